@@ -1,0 +1,145 @@
+/**
+ * The command line: parses argv (yargs), owns the process's lifecycle (signals, exit codes, closed
+ * stdout) and maps any failure to one TRACE error. Commands are imported lazily so `spec` starts fast.
+ *
+ * Exit codes: 0 success (and `check` whatever its verdict); 1 a failure reported as TRACE; 2 a usage
+ * error (help on stderr); 130/143 stopped by SIGINT/SIGTERM.
+ */
+import yargs, { type Argv } from 'yargs';
+import { CancelledError, toConnectorError } from './errors.js';
+import { errorTrace } from './protocol/messages.js';
+import { mask } from './protocol/secrets.js';
+import { Writer } from './protocol/writer.js';
+import type { CommandContext } from './commands/context.js';
+
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+interface ParsedArgs {
+  _: (string | number)[];
+  config?: string;
+  catalog?: string;
+  state?: string;
+  host?: string;
+  port?: number;
+  'config-out'?: string;
+  help?: boolean;
+}
+
+function parser(argv: string[], scriptName: string): Argv {
+  const config = { type: 'string', demandOption: true, describe: 'Path to the config JSON file', requiresArg: true } as const;
+  return yargs(argv)
+    .scriptName(scriptName)
+    .usage('$0 <command> [options]\n\nAirbyte source for Hotjar survey responses. Protocol messages go to stdout, one JSON object a line.')
+    .command('spec', 'Print the connector specification (SPEC)')
+    .command('check', 'Log in to Hotjar and check each survey can be exported (CONNECTION_STATUS)', (y) => y.option('config', config))
+    .command('discover', 'Print the catalog of streams (CATALOG)', (y) => y.option('config', config))
+    .command('read', 'Read survey responses (RECORD, STATE, LOG, TRACE)', (y) =>
+      y
+        .option('config', config)
+        .option('catalog', { type: 'string', demandOption: true, describe: 'Path to the configured catalog JSON file', requiresArg: true })
+        .option('state', { type: 'string', describe: 'Path to a state JSON file (optional)', requiresArg: true }),
+    )
+    .command('sandbox', 'Run the local Hotjar stand-in (for demos and tests) until stopped', (y) =>
+      y
+        .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address for the API (the download host is the next loopback address)' })
+        .option('port', { type: 'number', default: 0, describe: 'Port (0: any free port)' })
+        .option('config-out', { type: 'string', describe: 'Write a ready connector config for the stand-in to this file' }),
+    )
+    .demandCommand(1, 'Name a command: spec, check, discover or read.')
+    .strict()
+    .help(false)
+    .version(false)
+    .option('help', { alias: 'h', type: 'boolean', describe: 'Show help (on stderr)' })
+    .wrap(Math.min(100, process.stderr.columns || 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw new UsageError(msg || (err ? err.message : 'invalid usage'));
+    });
+}
+
+class UsageError extends Error {}
+
+export async function run(argv: string[], scriptName = 'source-hotjar'): Promise<number> {
+  const writer = new Writer(process.stdout, {
+    // The reader went away (`| head -1`): nothing more can be delivered; leave quietly.
+    onClosed: () => process.exit(0),
+  });
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(SIGNAL_EXIT[signal] ?? 1);
+    controller.abort(signal);
+    // Whatever is still running gets a moment to unwind and flush whole lines, then we go.
+    setTimeout(() => process.exit(SIGNAL_EXIT[signal] ?? 1), 3000).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const y = parser(argv, scriptName);
+  let args: ParsedArgs;
+  try {
+    args = (await y.parseAsync()) as ParsedArgs;
+  } catch (err) {
+    await new Promise<void>((resolve) => y.showHelp((s: string) => { process.stderr.write(`${s}\n`); resolve(); }));
+    process.stderr.write(`\n${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
+  if (args.help) {
+    y.showHelp((s: string) => process.stderr.write(`${s}\n`));
+    return 0;
+  }
+  const command = String(args._[0]);
+  const ctx: CommandContext = { writer, signal: controller.signal };
+  let code: number;
+  try {
+    code = await dispatch(command, args, ctx);
+  } catch (err) {
+    if (err instanceof CancelledError || controller.signal.aborted) {
+      const signal = (controller.signal.reason as NodeJS.Signals | undefined) ?? 'SIGTERM';
+      process.stderr.write(`source-hotjar: stopped by ${signal}.\n`);
+      code = SIGNAL_EXIT[signal] ?? 1;
+    } else {
+      const error = toConnectorError(err);
+      await writer.write(errorTrace(error));
+      code = 1;
+    }
+  }
+  await writer.end();
+  if (controller.signal.aborted) code = SIGNAL_EXIT[controller.signal.reason as string] ?? 1;
+  return code;
+}
+
+async function dispatch(command: string, args: ParsedArgs, ctx: CommandContext): Promise<number> {
+  switch (command) {
+    case 'spec':
+      return (await import('./commands/spec.js')).spec(ctx, {});
+    case 'check':
+      return (await import('./commands/check.js')).check(ctx, { config: args.config! });
+    case 'discover':
+      return (await import('./commands/discover.js')).discover(ctx, { config: args.config! });
+    case 'read':
+      return (await import('./commands/read.js')).read(ctx, {
+        config: args.config!,
+        catalog: args.catalog!,
+        ...(args.state !== undefined ? { state: args.state } : {}),
+      });
+    case 'sandbox':
+      return (await import('./sandbox/command.js')).sandboxCommand(ctx, {
+        host: args.host ?? '127.0.0.1',
+        port: args.port ?? 0,
+        ...(args['config-out'] !== undefined ? { configOut: args['config-out'] } : {}),
+      });
+    default:
+      throw new Error(`unknown command ${command}`);
+  }
+}
+
+/** Last resort: anything that escapes is reported on stderr without secrets, never as a stack on stdout. */
+export function installCrashGuards(): void {
+  const report = (err: unknown): void => {
+    const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    process.stderr.write(`source-hotjar: internal error: ${mask(text)}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', report);
+  process.on('unhandledRejection', report);
+}

@@ -1,0 +1,19 @@
+/** The stream's output as Airbyte messages, through the one stdout writer. */
+import type { ConnectorError } from '../errors.js';
+import type { Sink } from '../stream/survey-responses.js';
+import { toStreamState } from '../stream/state.js';
+import { errorTrace, logMessage, recordMessage, stateMessage, streamStatus } from './messages.js';
+import type { Writer } from './writer.js';
+
+export function airbyteSink(writer: Writer, stream: string): Sink {
+  return {
+    record: (data) => writer.write(recordMessage(stream, data, Date.now())),
+    state: (cursors, recordCount) => writer.write(stateMessage(stream, toStreamState(cursors), recordCount)),
+    log: (level, message) => void writer.write(logMessage(level, message)),
+    status: (status) => writer.write(streamStatus(stream, status)),
+    surveyFailed: (surveyId: string, error: ConnectorError) => {
+      void surveyId; // the error's message names the survey
+      return writer.write(errorTrace(error, stream));
+    },
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * Reading the survey_responses stream: for each configured survey, export → download → unzip → CSV
+ * rows → records, filtered on the cursor, then one STATE once the survey's whole export was read.
+ *
+ * Guarantees:
+ * - A survey's cursor advances only after its whole export was read and emitted (rows arrive newest
+ *   first, so an earlier advance could skip rows after a crash); cursors never move backwards.
+ * - Incremental reads are inclusive (`Date Submitted` >= cursor): responses in the cursor's second are
+ *   emitted again rather than risk losing one; the primary key (Number, survey_id) lets destinations dedupe.
+ * - A download that breaks part way is retried from a fresh export, skipping rows this run already
+ *   processed (by Number), so every response is emitted exactly once per run.
+ * - A survey that fails is reported and does not stop the others; its cursor stays where it was.
+ * - Early stop: rows come newest first (sorted by Number, descending). Once a row is older than the
+ *   cursor by more than EARLY_STOP_WINDOW_SECONDS and Numbers have only gone down so far, the rest of
+ *   the export is older still and the download is abandoned. If Numbers are ever out of order, the whole
+ *   export is read.
+ */
+import { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
+import { AuthError, CancelledError, ConnectorError, DataError, TransientError, toConnectorError } from '../errors.js';
+import type { LogLevel, StreamStatus } from '../protocol/messages.js';
+import { CURSOR_FIELD, cursorMinusSeconds, maxCursor } from './cursor.js';
+import { NUMBER_FIELD, checkHeader, toRecord, type Row } from './records.js';
+import { advance, startingCursor, type Cursors } from './state.js';
+import { SeenNumbers } from './seen-numbers.js';
+
+export const EARLY_STOP_WINDOW_SECONDS = 24 * 3600;
+
+/** What the stream needs from Hotjar (the HotjarClient, or anything shaped like it). */
+export interface SurveySource {
+  login(): Promise<void>;
+  exportDownloadUrl(surveyId: string): Promise<string>;
+  downloadCsv(url: string, surveyId: string, signal?: AbortSignal): AsyncIterable<Buffer>;
+}
+
+/** Where the stream's output goes: the Airbyte writer or the Singer writer. */
+export interface Sink {
+  record(data: Row): Promise<void> | undefined;
+  state(cursors: Cursors, recordCount: number): Promise<void> | undefined;
+  log(level: LogLevel, message: string): void;
+  status(status: StreamStatus): Promise<void> | undefined;
+  surveyFailed(surveyId: string, error: ConnectorError): Promise<void> | undefined;
+}
+
+export interface ReadOptions {
+  siteId: string;
+  surveyIds: readonly string[];
+  incremental: boolean;
+  startDate?: string;
+  cursors: Cursors;
+  maxAttempts: number;
+  signal?: AbortSignal;
+}
+
+export interface ReadResult {
+  cursors: Cursors;
+  failures: { surveyId: string; error: ConnectorError }[];
+  records: number;
+}
+
+export async function readSurveyResponses(source: SurveySource, options: ReadOptions, sink: Sink): Promise<ReadResult> {
+  let cursors = options.cursors;
+  const failures: ReadResult['failures'] = [];
+  let total = 0;
+  let running = false;
+  const setRunning = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    await sink.status('RUNNING');
+  };
+  await sink.status('STARTED');
+  try {
+    // Log in once up front: a refused login fails the whole stream, not each survey in turn.
+    await source.login();
+    for (const surveyId of options.surveyIds) {
+      const start = options.incremental
+        ? startingCursor(cursors, surveyId, options.startDate)
+        : options.startDate;
+      sink.log('INFO', `Reading survey ${surveyId} of site ${options.siteId}${start ? ` from ${start} (inclusive)` : ' (all responses)'}.`);
+      let emitted = 0;
+      try {
+        const result = await readSurvey(source, options, surveyId, start, sink, async () => {
+          emitted++;
+          if (!running) await setRunning();
+        });
+        emitted = result.emitted;
+        cursors = advance(cursors, surveyId, result.newest);
+        sink.log('INFO', `Survey ${surveyId}: ${result.emitted} records emitted from ${result.read} rows read${result.stoppedEarly ? ' (stopped early: the rest is older than the cursor)' : ''}.`);
+      } catch (err) {
+        const error = toConnectorError(err);
+        // A refused login or a stop (signal) ends the whole stream; anything else is this survey's alone.
+        if (error instanceof CancelledError || error instanceof AuthError) throw error;
+        failures.push({ surveyId, error });
+        await sink.surveyFailed(surveyId, error);
+      }
+      total += emitted;
+      await setRunning();
+      await sink.state(cursors, emitted);
+    }
+  } catch (err) {
+    await sink.status('INCOMPLETE');
+    throw err;
+  }
+  await sink.status(failures.length ? 'INCOMPLETE' : 'COMPLETE');
+  return { cursors, failures, records: total };
+}
+
+interface SurveyResult {
+  emitted: number;
+  read: number;
+  newest: string | undefined;
+  stoppedEarly: boolean;
+}
+
+async function readSurvey(
+  source: SurveySource,
+  options: ReadOptions,
+  surveyId: string,
+  start: string | undefined,
+  sink: Sink,
+  onFirst: () => Promise<void>,
+): Promise<SurveyResult> {
+  const seen = new SeenNumbers();
+  const result: SurveyResult = { emitted: 0, read: 0, newest: undefined, stoppedEarly: false };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const url = await source.exportDownloadUrl(surveyId);
+      await streamExport(source, options, surveyId, url, start, seen, result, sink, onFirst);
+      return result;
+    } catch (err) {
+      if (options.signal?.aborted) throw new CancelledError(options.signal.reason as NodeJS.Signals);
+      const retryable = err instanceof TransientError && !(err instanceof CancelledError);
+      if (!retryable || attempt >= options.maxAttempts) throw err;
+      sink.log(
+        'WARN',
+        `Survey ${surveyId}: ${(err as Error).message} Retrying from a fresh export (attempt ${attempt + 1} of ${options.maxAttempts}); the ${result.emitted} responses already emitted are skipped.`,
+      );
+    }
+  }
+}
+
+async function streamExport(
+  source: SurveySource,
+  options: ReadOptions,
+  surveyId: string,
+  url: string,
+  start: string | undefined,
+  seen: SeenNumbers,
+  result: SurveyResult,
+  sink: Sink,
+  onFirst: () => Promise<void>,
+): Promise<void> {
+  const label = `survey ${surveyId}`;
+  const stopBelow = start !== undefined ? cursorMinusSeconds(start, EARLY_STOP_WINDOW_SECONDS) : undefined;
+  let previousNumber = Number.POSITIVE_INFINITY;
+  let ordered = true;
+  let stop = false;
+  const abort = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, abort.signal]) : abort.signal;
+
+  const parser = parse({
+    bom: true,
+    columns: (header: string[]) => checkHeader(header, label),
+    skip_empty_lines: true,
+    on_record: (raw: Record<string, unknown>, context: { lines: number }): Row | null => {
+      if (stop) return null;
+      const row = toRecord(raw, context.lines, options.siteId, surveyId, label);
+      const number = row[NUMBER_FIELD] as number;
+      const date = row[CURSOR_FIELD] as string;
+      if (number >= previousNumber) ordered = false;
+      previousNumber = number;
+      result.read++;
+      if (seen.has(number)) return null;
+      seen.add(number);
+      if (start !== undefined && date < start) {
+        if (ordered && stopBelow !== undefined && date < stopBelow) {
+          stop = true;
+          result.stoppedEarly = true;
+        }
+        return null;
+      }
+      return row;
+    },
+  });
+  const bytes = Readable.from(source.downloadCsv(url, surveyId, signal));
+  bytes.on('error', (err) => parser.destroy(err));
+  bytes.pipe(parser);
+  try {
+    for await (const row of parser as AsyncIterable<Row>) {
+      if (result.emitted === 0) await onFirst();
+      const wait = sink.record(row);
+      result.emitted++;
+      result.newest = maxCursor(result.newest, row[CURSOR_FIELD] as string);
+      if (wait) await wait;
+      if (stop) break;
+    }
+  } catch (err) {
+    throw csvError(err, label);
+  } finally {
+    abort.abort();
+    bytes.destroy();
+    parser.destroy();
+  }
+}
+
+/** csv-parse errors name the line; make them say which survey and what it means. */
+function csvError(err: unknown, label: string): unknown {
+  if (err instanceof ConnectorError) return err;
+  const e = err as { code?: unknown; lines?: unknown; message?: unknown };
+  if (typeof e.code === 'string' && e.code.startsWith('CSV_')) {
+    return new DataError(`The export of ${label} is not valid CSV at line ${String(e.lines)}: ${String(e.message)}.`, { cause: err });
+  }
+  return err;
+}
