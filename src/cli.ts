@@ -5,7 +5,7 @@
  * Exit codes: 0 success (and `check` whatever its verdict); 1 a failure reported as TRACE; 2 a usage
  * error (help on stderr); 130/143 stopped by SIGINT/SIGTERM.
  */
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
 import { CancelledError, toConnectorError } from './errors.js';
 import { errorTrace } from './protocol/messages.js';
 import { mask } from './protocol/secrets.js';
@@ -25,7 +25,8 @@ interface ParsedArgs {
   help?: boolean;
 }
 
-function parser(argv: string[], scriptName: string): Argv {
+async function parser(argv: string[], scriptName: string): Promise<Argv> {
+  const { default: yargs } = await import('yargs');
   const config = { type: 'string', demandOption: true, describe: 'Path to the config JSON file', requiresArg: true } as const;
   return yargs(argv)
     .scriptName(scriptName)
@@ -42,7 +43,7 @@ function parser(argv: string[], scriptName: string): Argv {
     .command('sandbox', 'Run the local Hotjar stand-in (for demos and tests) until stopped', (y) =>
       y
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address for the API (the download host is the next loopback address)' })
-        .option('port', { type: 'number', default: 0, describe: 'Port (0: any free port)' })
+        .option('port', { type: 'number', default: 18080, describe: 'API port (0: any free port); integration_tests/sample_config.json expects 18080' })
         .option('config-out', { type: 'string', describe: 'Write a ready connector config for the stand-in to this file' }),
     )
     .demandCommand(1, 'Name a command: spec, check, discover or read.')
@@ -74,7 +75,9 @@ export async function run(argv: string[], scriptName = 'source-hotjar'): Promise
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const y = parser(argv, scriptName);
+  // `spec` is the one command that must answer instantly (registries call it cold): skip yargs for it.
+  if (argv.length === 1 && argv[0] === 'spec') return finish(writer, controller, await runCommand('spec', { _: ['spec'] }, writer, controller));
+  const y = await parser(argv, scriptName);
   let args: ParsedArgs;
   try {
     args = (await y.parseAsync()) as ParsedArgs;
@@ -87,7 +90,10 @@ export async function run(argv: string[], scriptName = 'source-hotjar'): Promise
     y.showHelp((s: string) => process.stderr.write(`${s}\n`));
     return 0;
   }
-  const command = String(args._[0]);
+  return finish(writer, controller, await runCommand(String(args._[0]), args, writer, controller));
+}
+
+async function runCommand(command: string, args: ParsedArgs, writer: Writer, controller: AbortController): Promise<number> {
   const ctx: CommandContext = { writer, signal: controller.signal };
   let code: number;
   try {
@@ -103,6 +109,10 @@ export async function run(argv: string[], scriptName = 'source-hotjar'): Promise
       code = 1;
     }
   }
+  return code;
+}
+
+async function finish(writer: Writer, controller: AbortController, code: number): Promise<number> {
   await writer.end();
   if (controller.signal.aborted) code = SIGNAL_EXIT[controller.signal.reason as string] ?? 1;
   return code;
@@ -125,7 +135,7 @@ async function dispatch(command: string, args: ParsedArgs, ctx: CommandContext):
     case 'sandbox':
       return (await import('./sandbox/command.js')).sandboxCommand(ctx, {
         host: args.host ?? '127.0.0.1',
-        port: args.port ?? 0,
+        port: args.port ?? 18080,
         ...(args['config-out'] !== undefined ? { configOut: args['config-out'] } : {}),
       });
     default:

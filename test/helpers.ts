@@ -1,0 +1,179 @@
+/**
+ * Test helpers: run the real built CLI as a child process, parse and validate what it prints against
+ * the official Airbyte protocol schema, and write input files.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { expect } from 'vitest';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const CLI = join(ROOT, 'dist/src/main.js');
+export const PROTOCOL_DIR = resolve(ROOT, '../shared/airbyte-protocol');
+
+export interface Message {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  messages: Message[];
+}
+
+export interface RunOptions {
+  /** Called with the child once it is running (to send signals, close stdout…). */
+  onSpawn?: (child: ReturnType<typeof spawn>) => void;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  bin?: string;
+}
+
+export function runCli(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    // Loopback HTTP needs no extra CA bundle; loading one costs ~100 ms per start on this machine.
+    const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+    delete env['NODE_EXTRA_CA_CERTS'];
+    const child = spawn(process.execPath, [options.bin ?? CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`CLI timed out: ${args.join(' ')}`));
+    }, options.timeoutMs ?? 25_000);
+    options.onSpawn?.(child);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      const messages: Message[] = [];
+      for (const line of stdout.split('\n')) {
+        if (line === '') continue;
+        try {
+          messages.push(JSON.parse(line) as Message);
+        } catch {
+          reject(new Error(`stdout line is not JSON: ${line.slice(0, 200)}\nstderr: ${stderr}`));
+          return;
+        }
+      }
+      resolvePromise({ code, signal, stdout, stderr, messages });
+    });
+  });
+}
+
+let validator: ((m: unknown) => boolean) & { errors?: unknown } | undefined;
+
+/** Validates one message against the official protocol schema and checks the payload matching `type`. */
+export function assertValidMessage(message: Message): void {
+  if (!validator) {
+    const schema = JSON.parse(readFileSync(join(PROTOCOL_DIR, 'airbyte_protocol.schema.json'), 'utf8')) as { $id: string };
+    const ajv = new Ajv({ strict: true });
+    addFormats(ajv);
+    ajv.addSchema(schema);
+    validator = ajv.getSchema(`${schema.$id}#/definitions/AirbyteMessage`) as typeof validator;
+  }
+  const ok = validator!(message);
+  expect(ok, `${JSON.stringify(validator!.errors)} in ${JSON.stringify(message).slice(0, 300)}`).toBe(true);
+  const payloadKey: Record<string, string> = {
+    RECORD: 'record',
+    STATE: 'state',
+    LOG: 'log',
+    SPEC: 'spec',
+    CONNECTION_STATUS: 'connectionStatus',
+    CATALOG: 'catalog',
+    TRACE: 'trace',
+  };
+  const key = payloadKey[message.type];
+  expect(key, `unexpected message type ${message.type}`).toBeDefined();
+  expect(message[key!], `${message.type} without ${key}`).toBeTypeOf('object');
+  if (message.type === 'STATE') {
+    const state = message['state'] as Record<string, unknown>;
+    expect(state['type']).toBe('STREAM');
+    expect((state['sourceStats'] as Record<string, unknown>)['recordCount']).toBeTypeOf('number');
+  }
+  if (message.type === 'TRACE') {
+    const trace = message['trace'] as Record<string, unknown>;
+    const sub: Record<string, string> = { ERROR: 'error', STREAM_STATUS: 'stream_status', ESTIMATE: 'estimate', ANALYTICS: 'analytics' };
+    expect(trace[sub[trace['type'] as string]!]).toBeTypeOf('object');
+  }
+}
+
+export function assertAllValid(result: RunResult): void {
+  for (const m of result.messages) assertValidMessage(m);
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'source-hotjar-test-'));
+}
+
+export function writeJson(dir: string, name: string, value: unknown): string {
+  const path = join(dir, name);
+  writeFileSync(path, typeof value === 'string' ? value : JSON.stringify(value));
+  return path;
+}
+
+export function catalog(syncMode: 'incremental' | 'full_refresh' = 'incremental', name = 'survey_responses'): unknown {
+  return {
+    streams: [
+      {
+        stream: { name, json_schema: {}, supported_sync_modes: ['full_refresh', 'incremental'] },
+        sync_mode: syncMode,
+        destination_sync_mode: 'append',
+      },
+    ],
+  };
+}
+
+export const byType = (result: RunResult, type: string): Message[] => result.messages.filter((m) => m.type === type);
+
+export function records(result: RunResult): Record<string, unknown>[] {
+  return byType(result, 'RECORD').map((m) => (m['record'] as { data: Record<string, unknown> }).data);
+}
+
+export function states(result: RunResult): Record<string, unknown>[] {
+  return byType(result, 'STATE').map((m) => m['state'] as Record<string, unknown>);
+}
+
+export function lastStateFile(dir: string, result: RunResult, name = 'state.json'): string {
+  const all = states(result);
+  return writeJson(dir, name, [all[all.length - 1]]);
+}
+
+export function traces(result: RunResult, type: string): Record<string, unknown>[] {
+  return byType(result, 'TRACE')
+    .map((m) => m['trace'] as Record<string, unknown>)
+    .filter((t) => t['type'] === type);
+}
+
+export function errors(result: RunResult): { message: string; failure_type: string }[] {
+  return traces(result, 'ERROR').map((t) => t['error'] as { message: string; failure_type: string });
+}
+
+export function statuses(result: RunResult): string[] {
+  return traces(result, 'STREAM_STATUS').map((t) => (t['stream_status'] as { status: string }).status);
+}
+
+/** Expected record data for a stand-in row: the Airbyte mapping, written independently of the connector. */
+export function expectedRecord(header: string[], row: string[], siteId: string, surveyId: string): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  header.forEach((h, i) => {
+    const v = row[i]!;
+    if (h === 'Number') data[h] = Number(v);
+    else if (h === 'Date Submitted') data[h] = v.replace(' ', 'T');
+    else data[h] = v === '' ? null : v;
+  });
+  data['site_id'] = siteId;
+  data['survey_id'] = surveyId;
+  return data;
+}
