@@ -33,6 +33,12 @@ export class TransientError extends ConnectorError {
   }
 }
 
+/**
+ * The export file broke part way (connection lost, truncated body, damaged archive, link expired):
+ * a fresh export may succeed, so the stream retries the survey from a new export.
+ */
+export class BrokenExportError extends TransientError {}
+
 /** Hotjar answered something we cannot use (unexpected shape, corrupt file), or a bug of ours. */
 export class SystemError extends ConnectorError {
   constructor(message: string, options?: { cause?: unknown }) {

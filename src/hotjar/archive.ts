@@ -10,12 +10,12 @@
  * and size from the central directory, a bound on inflation (zip bombs), and truncation.
  */
 import { createInflateRaw, crc32 } from 'node:zlib';
-import { DataError, TransientError } from '../errors.js';
+import { BrokenExportError, DataError, TransientError } from '../errors.js';
 
 /** An inflated CSV larger than this, or inflating at a ratio above MAX_RATIO, is refused as a zip bomb. */
 export const MAX_INFLATED_BYTES = 16 * 1024 ** 3;
 export const MAX_RATIO = 200;
-const RATIO_CHECK_AFTER = 16 * 1024 * 1024;
+const RATIO_CHECK_AFTER = 4 * 1024 * 1024;
 /** Enough of the archive's end to hold the end-of-central-directory record and a one-entry directory. */
 const TAIL_BYTES = 128 * 1024;
 
@@ -24,7 +24,7 @@ const SIG_CENTRAL = 0x02014b50;
 const SIG_END = 0x06054b50;
 
 /** A broken archive: retrying the download from a fresh export may help (truncation, CRC). */
-export class ArchiveError extends TransientError {}
+export class ArchiveError extends BrokenExportError {}
 
 class ByteSource {
   private head: Buffer | undefined;
@@ -220,7 +220,9 @@ async function* extractZipEntry(src: ByteSource, magic: Buffer, label: string): 
     const leftover = fedTotal - inflate.bytesWritten;
     if (leftover > 0) {
       const joined = Buffer.concat(lastFed);
-      if (leftover > joined.length) throw new ArchiveError(`The export of ${label} could not be followed past its CSV entry.`);
+      if (leftover > joined.length) {
+        throw new DataError(`The export of ${label} holds more data after its CSV file; a Hotjar export holds exactly one CSV file.`);
+      }
       src.unshift(joined.subarray(joined.length - leftover));
     }
   }

@@ -4,10 +4,10 @@
  * never follow redirects, and the download is a bare request to the storage host.
  */
 import { Headers, getSetCookies } from 'undici';
-import { AuthError, ConfigError, SystemError, TransientError } from '../errors.js';
+import { AuthError, BrokenExportError, ConfigError, SystemError } from '../errors.js';
 import { addSecret } from '../protocol/secrets.js';
 import { extractCsv } from './archive.js';
-import { Http, readText, statusError, type Response } from './http.js';
+import { Http, discard, readText, statusError, type Response } from './http.js';
 import { HttpStatusError, describeFailure, isRetryable, redactUrl } from './retry-policy.js';
 
 export interface HotjarClientOptions {
@@ -28,7 +28,7 @@ const LOGIN_HELP =
   'Check email and password. Accounts that use two-factor authentication or single sign-on (SSO, e.g. Google login) cannot log in with a password: use a Hotjar user that logs in with email and password.';
 
 /** A download that broke part way: worth a fresh export. */
-export class DownloadBrokenError extends TransientError {}
+export class DownloadBrokenError extends BrokenExportError {}
 
 export class HotjarClient {
   private session: Session | undefined;
@@ -65,7 +65,7 @@ export class HotjarClient {
     const cookies = cookiesOf(res);
     for (const c of cookies) addSecret(c.value);
     if (res.statusCode >= 300 && res.statusCode < 400) {
-      res.body.destroy();
+      discard(res);
       throw new SystemError(
         `Hotjar answered the login with a redirect (HTTP ${res.statusCode}); the connector never follows redirects with credentials. Check base_url.`,
       );
@@ -113,7 +113,7 @@ export class HotjarClient {
           headers: { cookie: session.cookie, 'x-acc': session.acc, accept: 'application/json' },
         });
         if (r.statusCode >= 300 && r.statusCode < 400) {
-          r.body.destroy();
+          discard(r);
           throw new SystemError(
             `Hotjar answered the ${what} with a redirect to ${redactUrl(new URL(String(r.headers['location'] ?? ''), url))}; the connector never follows redirects with credentials. Check base_url.`,
           );
@@ -197,7 +197,7 @@ export class HotjarClient {
         const r = await this.http.send(target, { headers: { accept: '*/*' }, signal });
         const location = r.headers['location'];
         if (r.statusCode >= 300 && r.statusCode < 400 && typeof location === 'string' && hop < MAX_REDIRECTS) {
-          r.body.destroy();
+          discard(r);
           const next = new URL(location, target);
           if (next.protocol !== 'https:' && next.protocol !== 'http:') {
             throw new SystemError(`The download of ${label} redirected to a non-http(s) URL.`);
@@ -230,7 +230,7 @@ async function* guardBody(res: Response, label: string): AsyncGenerator<Uint8Arr
     }
     throw err;
   } finally {
-    if (!res.body.destroyed) res.body.destroy();
+    if (!res.body.destroyed) discard(res);
   }
 }
 

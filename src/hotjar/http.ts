@@ -98,6 +98,12 @@ export class Http {
   }
 }
 
+/** Throws a body away without reading it (undici reports a destroyed, unread body as an error: ignore it). */
+export function discard(res: Response): void {
+  res.body.on('error', () => undefined);
+  if (!res.body.destroyed) res.body.destroy();
+}
+
 /** Reads a small body as text (bounded), for JSON answers and error messages. */
 export async function readText(res: Response, limit = 5 * 1024 * 1024): Promise<string> {
   const parts: Buffer[] = [];
@@ -105,7 +111,7 @@ export async function readText(res: Response, limit = 5 * 1024 * 1024): Promise<
   for await (const chunk of res.body as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > limit) {
-      res.body.destroy();
+      discard(res);
       throw new HttpStatusError(res.statusCode, '', '(answer too large)', `over ${limit} bytes`, undefined);
     }
     parts.push(chunk);

@@ -71,6 +71,8 @@ export class HotjarSandbox {
   readonly siteId: string;
   readonly surveys: Map<string, SurveyData | { file: string }>;
   readonly requests: RequestLog[] = [];
+  /** Every secret the stand-in handed out (session cookies, access keys, URL signatures), for leak checks. */
+  readonly issuedSecrets: string[] = [];
   readonly faults: Record<Endpoint, Fault[]> = { login: [], export: [], download: [] };
   plainCsv: boolean;
   loginFailureShape: 'status-401' | 'success-false';
@@ -183,13 +185,16 @@ export class HotjarSandbox {
       return json(res, 401, { success: false, message: 'Invalid email or password' });
     }
     const session = randomBytes(16).toString('hex');
+    const csrf = randomBytes(8).toString('hex');
+    const accessKey = randomBytes(12).toString('hex');
     this.sessions.add(session);
+    this.issuedSecrets.push(session, csrf, accessKey);
     res.setHeader('set-cookie', [
       `_hjSessionToken=${session}; Path=/; HttpOnly; SameSite=Lax`,
       `ACC=${this.accountId}; Path=/; SameSite=Lax`,
-      `csrftoken=${randomBytes(8).toString('hex')}; Path=/`,
+      `csrftoken=${csrf}; Path=/`,
     ]);
-    return json(res, 200, { access_key: randomBytes(12).toString('hex'), success: true, user_id: 9296871 });
+    return json(res, 200, { access_key: accessKey, success: true, user_id: 9296871 });
   }
 
   private export(req: IncomingMessage, res: ServerResponse, site: string, surveyId: string, url: URL, fault: Fault | undefined): void {
@@ -229,6 +234,7 @@ export class HotjarSandbox {
     }
     this.snapshots.set(token, { surveyId, body: snapshotBody });
     const signature = randomBytes(20).toString('hex');
+    this.issuedSecrets.push(signature);
     return json(res, 200, {
       download_url: `${this.downloadOrigin}/exports/${token}/${encodeURIComponent(name.replace(/\.csv$/, this.plainCsv ? '.csv' : '.zip'))}?X-Amz-Credential=TESTKEY&X-Amz-Signature=${signature}`,
     });

@@ -17,7 +17,7 @@
  */
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
-import { AuthError, CancelledError, ConnectorError, DataError, TransientError, toConnectorError } from '../errors.js';
+import { AuthError, BrokenExportError, CancelledError, ConnectorError, DataError, toConnectorError } from '../errors.js';
 import type { LogLevel, StreamStatus } from '../protocol/messages.js';
 import { CURSOR_FIELD, cursorMinusSeconds, maxCursor } from './cursor.js';
 import { NUMBER_FIELD, checkHeader, toRecord, type Row } from './records.js';
@@ -129,8 +129,8 @@ async function readSurvey(
       return result;
     } catch (err) {
       if (options.signal?.aborted) throw new CancelledError(options.signal.reason as NodeJS.Signals);
-      const retryable = err instanceof TransientError && !(err instanceof CancelledError);
-      if (!retryable || attempt >= options.maxAttempts) throw err;
+      // Only a broken download is worth a fresh export; request-level retries already happened below.
+      if (!(err instanceof BrokenExportError) || attempt >= options.maxAttempts) throw err;
       sink.log(
         'WARN',
         `Survey ${surveyId}: ${(err as Error).message} Retrying from a fresh export (attempt ${attempt + 1} of ${options.maxAttempts}); the ${result.emitted} responses already emitted are skipped.`,
@@ -153,6 +153,7 @@ async function streamExport(
   const label = `survey ${surveyId}`;
   const stopBelow = start !== undefined ? cursorMinusSeconds(start, EARLY_STOP_WINDOW_SECONDS) : undefined;
   let previousNumber = Number.POSITIVE_INFINITY;
+  let lastLine = 0; // the line the previous record (or the header) ended on
   let ordered = true;
   let stop = false;
   const abort = new AbortController();
@@ -160,11 +161,16 @@ async function streamExport(
 
   const parser = parse({
     bom: true,
-    columns: (header: string[]) => checkHeader(header, label),
+    columns: (header: string[]) => {
+      lastLine = parser.info.lines;
+      return checkHeader(header, label);
+    },
     skip_empty_lines: true,
     on_record: (raw: Record<string, unknown>, context: { lines: number }): Row | null => {
       if (stop) return null;
-      const row = toRecord(raw, context.lines, options.siteId, surveyId, label);
+      const firstLine = lastLine + 1;
+      lastLine = context.lines;
+      const row = toRecord(raw, firstLine, options.siteId, surveyId, label);
       const number = row[NUMBER_FIELD] as number;
       const date = row[CURSOR_FIELD] as string;
       if (number >= previousNumber) ordered = false;
@@ -195,12 +201,30 @@ async function streamExport(
       if (stop) break;
     }
   } catch (err) {
-    throw csvError(err, label);
+    const error = csvError(err, label);
+    // Garbage from a damaged archive can fail the CSV parser before the archive's CRC is checked:
+    // read the rest of the download, and if the archive is broken, report (and retry) that instead.
+    if (error instanceof DataError && !bytes.destroyed) {
+      const broken = await archiveFailure(bytes);
+      if (broken) throw broken;
+    }
+    throw error;
   } finally {
     abort.abort();
     bytes.destroy();
     parser.destroy();
   }
+}
+
+/** Drains what is left of the byte stream; returns the error it ends with, if that is a broken export. */
+async function archiveFailure(bytes: Readable): Promise<BrokenExportError | undefined> {
+  bytes.unpipe();
+  try {
+    for await (const chunk of bytes) void chunk;
+  } catch (err) {
+    if (err instanceof BrokenExportError) return err;
+  }
+  return undefined;
 }
 
 /** csv-parse errors name the line; make them say which survey and what it means. */
