@@ -60,6 +60,10 @@ export class Writer {
   /** Hand the queued lines to the stream now. */
   flush(): Promise<void> | undefined {
     if (this.pending.length === 0 || this.closedFlag) return this.blocked;
+    if (this.out.destroyed || this.out.writableEnded) {
+      this.markClosed();
+      return undefined;
+    }
     const chunk = this.pending;
     this.pending = '';
     let ok: boolean;
@@ -78,11 +82,13 @@ export class Writer {
         const done = (): void => {
           this.out.off('drain', done);
           this.out.off('close', done);
+          this.out.off('error', done);
           this.blocked = undefined;
           resolve();
         };
         this.out.on('drain', done);
         this.out.on('close', done);
+        this.out.on('error', done);
       });
     }
     return this.blocked;
