@@ -12,7 +12,7 @@ import { mask } from './protocol/secrets.js';
 import { Writer } from './protocol/writer.js';
 import type { CommandContext } from './commands/context.js';
 
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+export const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 interface ParsedArgs {
   _: (string | number)[];
@@ -28,7 +28,7 @@ interface ParsedArgs {
 async function parser(argv: string[], scriptName: string): Promise<Argv> {
   const { default: yargs } = await import('yargs');
   const config = { type: 'string', demandOption: true, describe: 'Path to the config JSON file', requiresArg: true } as const;
-  return yargs(argv)
+  const y = yargs(argv)
     .scriptName(scriptName)
     .usage('$0 <command> [options]\n\nAirbyte source for Hotjar survey responses. Protocol messages go to stdout, one JSON object a line.')
     .command('spec', 'Print the connector specification (SPEC)')
@@ -46,7 +46,13 @@ async function parser(argv: string[], scriptName: string): Promise<Argv> {
         .option('port', { type: 'number', default: 18080, describe: 'API port (0: any free port); integration_tests/sample_config.json expects 18080' })
         .option('config-out', { type: 'string', describe: 'Write a ready connector config for the stand-in to this file' }),
     )
-    .demandCommand(1, 'Name a command: spec, check, discover or read.')
+    .demandCommand(1, 'Name a command: spec, check, discover or read.');
+  return stderrHelp(y);
+}
+
+/** What both entry points (this and the Singer tap's) want from yargs: strict, help only on stderr, usage errors thrown, no exit. */
+export function stderrHelp<T>(y: Argv<T>) {
+  return y
     .strict()
     .help(false)
     .version(false)
@@ -60,7 +66,11 @@ async function parser(argv: string[], scriptName: string): Promise<Argv> {
 
 class UsageError extends Error {}
 
-export async function run(argv: string[], scriptName = 'source-hotjar'): Promise<number> {
+/**
+ * For both entry points (this and the Singer tap's): the one stdout writer, and an abort controller that
+ * SIGINT/SIGTERM trip; a second signal, or 3 s after the first, ends the process.
+ */
+export function takeOverProcess(): { writer: Writer; controller: AbortController } {
   const writer = new Writer(process.stdout, {
     // The reader went away (`| head -1`): nothing more can be delivered; leave quietly.
     onClosed: () => process.exit(0),
@@ -74,7 +84,18 @@ export async function run(argv: string[], scriptName = 'source-hotjar'): Promise
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  return { writer, controller };
+}
 
+/** A usage error: help and the problem on stderr, exit code 2. */
+export async function usageError(y: Argv, err: unknown): Promise<number> {
+  await new Promise<void>((resolve) => y.showHelp((s: string) => { process.stderr.write(`${s}\n`); resolve(); }));
+  process.stderr.write(`\n${err instanceof Error ? err.message : String(err)}\n`);
+  return 2;
+}
+
+export async function run(argv: string[], scriptName = 'source-hotjar'): Promise<number> {
+  const { writer, controller } = takeOverProcess();
   // `spec` is the one command that must answer instantly (registries call it cold): skip yargs for it.
   if (argv.length === 1 && argv[0] === 'spec') return finish(writer, controller, await runCommand('spec', { _: ['spec'] }, writer, controller));
   const y = await parser(argv, scriptName);
@@ -82,9 +103,7 @@ export async function run(argv: string[], scriptName = 'source-hotjar'): Promise
   try {
     args = (await y.parseAsync()) as ParsedArgs;
   } catch (err) {
-    await new Promise<void>((resolve) => y.showHelp((s: string) => { process.stderr.write(`${s}\n`); resolve(); }));
-    process.stderr.write(`\n${err instanceof Error ? err.message : String(err)}\n`);
-    return 2;
+    return usageError(y, err);
   }
   if (args.help) {
     y.showHelp((s: string) => process.stderr.write(`${s}\n`));
