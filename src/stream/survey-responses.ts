@@ -19,8 +19,8 @@ import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { AuthError, BrokenExportError, CancelledError, ConnectorError, DataError, toConnectorError } from '../errors.js';
 import type { LogLevel, StreamStatus } from '../protocol/messages.js';
-import { CURSOR_FIELD, cursorMinusSeconds, maxCursor } from './cursor.js';
-import { NUMBER_FIELD, checkHeader, toRecord, type Row } from './records.js';
+import { CURSOR_FIELD, cursorMinusSeconds } from './cursor.js';
+import { NUMBER_FIELD, RowMapper, type Row } from './records.js';
 import { advance, startingCursor, type Cursors } from './state.js';
 import { SeenNumbers } from './seen-numbers.js';
 
@@ -77,13 +77,10 @@ export async function readSurveyResponses(source: SurveySource, options: ReadOpt
         ? startingCursor(cursors, surveyId, options.startDate)
         : options.startDate;
       sink.log('INFO', `Reading survey ${surveyId} of site ${options.siteId}${start ? ` from ${start} (inclusive)` : ' (all responses)'}.`);
-      let emitted = 0;
+      // Shared with readSurvey so that a failure part way still reports what was emitted.
+      const result: SurveyResult = { emitted: 0, read: 0, newest: undefined, stoppedEarly: false };
       try {
-        const result = await readSurvey(source, options, surveyId, start, sink, async () => {
-          emitted++;
-          if (!running) await setRunning();
-        });
-        emitted = result.emitted;
+        await readSurvey(source, options, surveyId, start, result, sink, setRunning);
         cursors = advance(cursors, surveyId, result.newest);
         sink.log('INFO', `Survey ${surveyId}: ${result.emitted} records emitted from ${result.read} rows read${result.stoppedEarly ? ' (stopped early: the rest is older than the cursor)' : ''}.`);
       } catch (err) {
@@ -93,9 +90,9 @@ export async function readSurveyResponses(source: SurveySource, options: ReadOpt
         failures.push({ surveyId, error });
         await sink.surveyFailed(surveyId, error);
       }
-      total += emitted;
+      total += result.emitted;
       await setRunning();
-      await sink.state(cursors, emitted);
+      await sink.state(cursors, result.emitted);
     }
   } catch (err) {
     await sink.status('INCOMPLETE');
@@ -117,16 +114,16 @@ async function readSurvey(
   options: ReadOptions,
   surveyId: string,
   start: string | undefined,
+  result: SurveyResult,
   sink: Sink,
   onFirst: () => Promise<void>,
-): Promise<SurveyResult> {
+): Promise<void> {
   const seen = new SeenNumbers();
-  const result: SurveyResult = { emitted: 0, read: 0, newest: undefined, stoppedEarly: false };
   for (let attempt = 1; ; attempt++) {
     try {
       const url = await source.exportDownloadUrl(surveyId);
       await streamExport(source, options, surveyId, url, start, seen, result, sink, onFirst);
-      return result;
+      return;
     } catch (err) {
       if (options.signal?.aborted) throw new CancelledError(options.signal.reason as NodeJS.Signals);
       // Only a broken download is worth a fresh export; request-level retries already happened below.
@@ -152,53 +149,39 @@ async function streamExport(
 ): Promise<void> {
   const label = `survey ${surveyId}`;
   const stopBelow = start !== undefined ? cursorMinusSeconds(start, EARLY_STOP_WINDOW_SECONDS) : undefined;
+  const mapper = new RowMapper(options.siteId, surveyId, label);
   let previousNumber = Number.POSITIVE_INFINITY;
-  let lastLine = 0; // the line the previous record (or the header) ended on
   let ordered = true;
-  let stop = false;
   const abort = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, abort.signal]) : abort.signal;
 
-  const parser = parse({
-    bom: true,
-    columns: (header: string[]) => {
-      lastLine = parser.info.lines;
-      return checkHeader(header, label);
-    },
-    skip_empty_lines: true,
-    on_record: (raw: Record<string, unknown>, context: { lines: number }): Row | null => {
-      if (stop) return null;
-      const firstLine = lastLine + 1;
-      lastLine = context.lines;
-      const row = toRecord(raw, firstLine, options.siteId, surveyId, label);
+  const parser = parse({ bom: true, columns: (header: string[]) => mapper.header(header), skip_empty_lines: true });
+  const bytes = Readable.from(source.downloadCsv(url, surveyId, signal));
+  bytes.on('error', (err) => parser.destroy(err));
+  bytes.pipe(parser);
+  try {
+    for await (const raw of parser as AsyncIterable<Record<string, unknown>>) {
+      const row = mapper.map(raw);
       const number = row[NUMBER_FIELD] as number;
       const date = row[CURSOR_FIELD] as string;
       if (number >= previousNumber) ordered = false;
       previousNumber = number;
       result.read++;
-      if (seen.has(number)) return null;
+      if (seen.has(number)) continue; // emitted (or filtered) by an earlier attempt of this run
       seen.add(number);
       if (start !== undefined && date < start) {
+        // Newest first: once rows are well below the cursor, the rest of the export is older still.
         if (ordered && stopBelow !== undefined && date < stopBelow) {
-          stop = true;
           result.stoppedEarly = true;
+          break;
         }
-        return null;
+        continue;
       }
-      return row;
-    },
-  });
-  const bytes = Readable.from(source.downloadCsv(url, surveyId, signal));
-  bytes.on('error', (err) => parser.destroy(err));
-  bytes.pipe(parser);
-  try {
-    for await (const row of parser as AsyncIterable<Row>) {
       if (result.emitted === 0) await onFirst();
       const wait = sink.record(row);
       result.emitted++;
-      result.newest = maxCursor(result.newest, row[CURSOR_FIELD] as string);
+      if (result.newest === undefined || date > result.newest) result.newest = date;
       if (wait) await wait;
-      if (stop) break;
     }
   } catch (err) {
     const error = csvError(err, label);
