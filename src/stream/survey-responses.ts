@@ -19,8 +19,8 @@ import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { AuthError, BrokenExportError, CancelledError, ConnectorError, DataError, toConnectorError } from '../errors.js';
 import type { LogLevel, StreamStatus } from '../protocol/messages.js';
-import { CURSOR_FIELD, cursorMinusSeconds } from './cursor.js';
-import { NUMBER_FIELD, RowMapper, type Row } from './records.js';
+import { cursorMinusSeconds } from './cursor.js';
+import { RecordEncoder } from './records.js';
 import { advance, startingCursor, type Cursors } from './state.js';
 import { SeenNumbers } from './seen-numbers.js';
 
@@ -35,7 +35,8 @@ export interface SurveySource {
 
 /** Where the stream's output goes: the Airbyte writer or the Singer writer. */
 export interface Sink {
-  record(data: Row): Promise<void> | undefined;
+  /** One record; `data` is the record's data object as JSON text. */
+  record(data: string): Promise<void> | undefined;
   state(cursors: Cursors, recordCount: number): Promise<void> | undefined;
   log(level: LogLevel, message: string): void;
   status(status: StreamStatus): Promise<void> | undefined;
@@ -149,21 +150,24 @@ async function streamExport(
 ): Promise<void> {
   const label = `survey ${surveyId}`;
   const stopBelow = start !== undefined ? cursorMinusSeconds(start, EARLY_STOP_WINDOW_SECONDS) : undefined;
-  const mapper = new RowMapper(options.siteId, surveyId, label);
+  const encoder = new RecordEncoder(options.siteId, surveyId, label);
   let previousNumber = Number.POSITIVE_INFINITY;
   let ordered = true;
   const abort = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, abort.signal]) : abort.signal;
 
-  const parser = parse({ bom: true, columns: (header: string[]) => mapper.header(header), skip_empty_lines: true });
+  const parser = parse({ bom: true, skip_empty_lines: true });
   const bytes = Readable.from(source.downloadCsv(url, surveyId, signal));
   bytes.on('error', (err) => parser.destroy(err));
   bytes.pipe(parser);
   try {
-    for await (const raw of parser as AsyncIterable<Record<string, unknown>>) {
-      const row = mapper.map(raw);
-      const number = row[NUMBER_FIELD] as number;
-      const date = row[CURSOR_FIELD] as string;
+    for await (const row of parser as AsyncIterable<string[]>) {
+      if (!encoder.hasHeader) {
+        encoder.header(row);
+        continue;
+      }
+      encoder.inspect(row);
+      const { number, date } = encoder;
       if (number >= previousNumber) ordered = false;
       previousNumber = number;
       result.read++;
@@ -178,7 +182,7 @@ async function streamExport(
         continue;
       }
       if (result.emitted === 0) await onFirst();
-      const wait = sink.record(row);
+      const wait = sink.record(encoder.encode(row));
       result.emitted++;
       if (result.newest === undefined || date > result.newest) result.newest = date;
       if (wait) await wait;
