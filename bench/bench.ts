@@ -1,0 +1,771 @@
+/**
+ * `npm run bench`: throughput, memory, latency and start-up of the built connector against the local
+ * Hotjar stand-in (loopback only), compared with a ceiling (csv-parse + JSON.stringify alone).
+ *
+ * Flags: --rows N (or env BENCH_ROWS; default 1,000,000), --skip-100k, --quick (N=100,000 only).
+ * Env: BENCH_TIMEOUT_S overrides the per-run time limit of full reads.
+ * Results: printed, and written to .bench/results.json.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { closeSync, cpSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { HotjarSandbox, type RequestLog } from '../src/sandbox/server.js';
+import { ensureExport, type ExportFiles } from './generate.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BENCH_DIR = join(ROOT, '.bench');
+const RUN_DIR = join(BENCH_DIR, 'run');
+/**
+ * Others may rebuild dist/ while the bench runs: the connector is run from a copy taken at start
+ * (dist/src, spec.json, catalog/, package.json), so every measurement sees the same build. Its
+ * node_modules resolve up the tree to the repository's.
+ */
+const SNAPSHOT = join(BENCH_DIR, 'snapshot');
+const CLI = join(SNAPSHOT, 'dist/src/main.js');
+const CEILING = join(ROOT, 'dist/bench/ceiling.js');
+const GNU_TIME = '/usr/bin/time';
+const STREAM = 'survey_responses';
+const MB = 1e6;
+const STEADY_AFTER_MS = 1500;
+
+// ---------- options ----------
+
+interface Options {
+  rows: number;
+  skip100k: boolean;
+  quick: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  let rows = Number(process.env['BENCH_ROWS'] ?? 1_000_000);
+  let skip100k = false;
+  let quick = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--rows') rows = Number(argv[++i]);
+    else if (a.startsWith('--rows=')) rows = Number(a.slice(7));
+    else if (a === '--skip-100k') skip100k = true;
+    else if (a === '--quick') quick = true;
+    else throw new Error(`unknown argument ${a} (flags: --rows N, --skip-100k, --quick)`);
+  }
+  if (quick) rows = 100_000;
+  if (!Number.isInteger(rows) || rows < 1) throw new Error(`--rows must be a positive integer (got ${rows})`);
+  return { rows, skip100k, quick };
+}
+
+// ---------- child processes ----------
+
+const live = new Set<ChildProcess>();
+function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal); // the child's own process group (spawned detached)
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      /* gone */
+    }
+  }
+}
+process.on('exit', () => {
+  for (const c of live) killGroup(c);
+});
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    for (const c of live) killGroup(c);
+    process.exit(130);
+  });
+}
+
+/** Splits stdout into lines and counts Airbyte RECORDs; keeps the other (small) messages. */
+class OutputScanner {
+  static readonly RECORD = Buffer.from('"type":"RECORD"');
+  bytes = 0;
+  lines = 0;
+  records = 0;
+  firstRecordAt: number | undefined;
+  others: string[] = [];
+  private carry: Buffer | undefined;
+
+  feed(chunk: Buffer, now: number): void {
+    this.bytes += chunk.length;
+    let start = 0;
+    if (this.carry) {
+      const nl = chunk.indexOf(10);
+      if (nl < 0) {
+        this.carry = Buffer.concat([this.carry, chunk]);
+        return;
+      }
+      this.line(Buffer.concat([this.carry, chunk.subarray(0, nl)]), now);
+      this.carry = undefined;
+      start = nl + 1;
+    }
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      if (nl < 0) break;
+      this.line(chunk.subarray(start, nl), now);
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.carry = Buffer.from(chunk.subarray(start));
+  }
+
+  private line(b: Buffer, now: number): void {
+    this.lines++;
+    // Inside a JSON string a quote is escaped, so this only matches the message's own "type".
+    if (b.indexOf(OutputScanner.RECORD) >= 0) {
+      this.records++;
+      this.firstRecordAt ??= now;
+    } else if (this.others.length < 500) this.others.push(b.toString('utf8', 0, Math.min(b.length, 4000)));
+  }
+
+  /** Record count from the last STATE message (sourceStats.recordCount), if any. */
+  stateRecordCount(): number | undefined {
+    let n: number | undefined;
+    for (const l of this.others) {
+      try {
+        const m = JSON.parse(l) as { type?: string; state?: { sourceStats?: { recordCount?: number } } };
+        if (m.type === 'STATE') n = m.state?.sourceStats?.recordCount;
+      } catch {
+        /* not JSON */
+      }
+    }
+    return n;
+  }
+}
+
+interface RunOptions {
+  args: string[];
+  /** 'devnull': stdout is an fd opened on /dev/null; 'scan': piped and scanned; 'throttle': piped, read at `rate` B/s. */
+  stdout: 'devnull' | 'scan' | 'throttle';
+  timeoutMs: number;
+  env?: NodeJS.ProcessEnv;
+  /** Wrap in GNU time to get the peak RSS (ru_maxrss of the node process). */
+  peakRss?: boolean;
+  /** For 'throttle': bytes per second, and how long before the child is killed. */
+  rate?: number;
+  durationMs?: number;
+  /** Sample VmRSS every `sampleMs` (only without peakRss, so that the pid is node's). */
+  sampleMs?: number;
+}
+
+interface RunResult {
+  wallMs: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  stoppedByBench: boolean;
+  peakRssKb: number | undefined;
+  stderr: string;
+  scanner: OutputScanner;
+  startedAt: number;
+  rssSamples: { t: number; kb: number }[];
+  bytesRead: number;
+}
+
+function readStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function run(o: RunOptions): Promise<RunResult> {
+  mkdirSync(RUN_DIR, { recursive: true });
+  const rssFile = join(RUN_DIR, `rss-${process.pid}-${Date.now()}.txt`);
+  const node = process.execPath;
+  const [cmd, argv] = o.peakRss ? [GNU_TIME, ['-f', '%M', '-o', rssFile, node, ...o.args]] : [node, o.args];
+  const devnull = o.stdout === 'devnull' ? openSync('/dev/null', 'w') : undefined;
+  const scanner = new OutputScanner();
+  const rssSamples: { t: number; kb: number }[] = [];
+  let timedOut = false;
+  let stoppedByBench = false;
+  let bytesRead = 0;
+  const startedAt = performance.now();
+  const child = spawn(cmd, argv, {
+    stdio: ['ignore', devnull ?? 'pipe', 'pipe'],
+    env: o.env ?? process.env,
+    detached: true,
+  });
+  if (devnull !== undefined) closeSync(devnull);
+  live.add(child);
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const closed = once(child, 'close');
+  let exitAt = 0;
+  void exited.then(() => {
+    exitAt = performance.now();
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString('utf8')).slice(-8000);
+  });
+  const timers: NodeJS.Timeout[] = [];
+  timers.push(
+    setTimeout(() => {
+      timedOut = true;
+      killGroup(child);
+    }, o.timeoutMs),
+  );
+  if (o.stdout === 'scan') {
+    child.stdout!.on('data', (d: Buffer) => scanner.feed(d, performance.now()));
+  } else if (o.stdout === 'throttle') {
+    const out = child.stdout!;
+    const rate = o.rate ?? 5 * MB;
+    const tickMs = 20;
+    let budget = 0;
+    const pump = (): void => {
+      budget = Math.min(budget + (rate * tickMs) / 1000, rate); // at most one second of burst
+      while (budget > 0) {
+        const c = out.read() as Buffer | null;
+        if (!c) break;
+        budget -= c.length;
+        bytesRead += c.length;
+        scanner.feed(c, performance.now());
+      }
+    };
+    timers.push(setInterval(pump, tickMs));
+    timers.push(
+      setTimeout(() => {
+        stoppedByBench = true;
+        killGroup(child);
+      }, o.durationMs ?? 5000),
+    );
+  }
+  if (o.sampleMs && !o.peakRss && child.pid !== undefined) {
+    const pid = child.pid;
+    timers.push(
+      setInterval(() => {
+        const kb = readStatusKb(pid, 'VmRSS');
+        if (kb !== undefined && child.exitCode === null && child.signalCode === null) rssSamples.push({ t: performance.now() - startedAt, kb });
+      }, o.sampleMs),
+    );
+  }
+  const [code, signal] = await exited;
+  for (const t of timers) clearTimeout(t);
+  if (o.stdout === 'throttle') child.stdout!.resume(); // drain what is left so 'close' comes
+  await closed;
+  live.delete(child);
+  let peakRssKb: number | undefined;
+  if (o.peakRss && existsSync(rssFile)) {
+    const lines = readFileSync(rssFile, 'utf8').trim().split('\n');
+    const v = Number(lines[lines.length - 1]);
+    peakRssKb = Number.isFinite(v) ? v : undefined;
+    rmSync(rssFile, { force: true });
+  }
+  // GNU time exits with the command's status (or 128+signal when the command was killed).
+  return { wallMs: exitAt - startedAt, code, signal, timedOut, stoppedByBench, peakRssKb, stderr, scanner, startedAt, rssSamples, bytesRead };
+}
+
+// ---------- stand-in ----------
+
+interface Stand {
+  sandbox: HotjarSandbox;
+  configPath: string;
+  fullCatalog: string;
+  incrementalCatalog: string;
+  statePath: string;
+  /** performance.now() of the latest download request. */
+  downloadAt: () => number | undefined;
+  resetDownloadAt: () => void;
+}
+
+async function startStand(exp: ExportFiles): Promise<Stand> {
+  const sandbox = new HotjarSandbox({ siteId: exp.siteId });
+  sandbox.surveys.set(exp.surveyId, { file: exp.zipPath });
+  // Timestamp the download request as the stand-in logs it (synchronously, on arrival).
+  let downloadAt: number | undefined;
+  const requests = sandbox.requests;
+  const push = requests.push.bind(requests);
+  requests.push = (...items: RequestLog[]): number => {
+    for (const r of items) if (r.endpoint === 'download' && downloadAt === undefined) downloadAt = performance.now();
+    return push(...items);
+  };
+  await sandbox.start();
+  const dir = join(RUN_DIR, `n${exp.rows}`);
+  mkdirSync(dir, { recursive: true });
+  const write = (name: string, v: unknown): string => {
+    const p = join(dir, name);
+    writeFileSync(p, JSON.stringify(v));
+    return p;
+  };
+  const catalog = (mode: 'full_refresh' | 'incremental'): unknown => ({
+    streams: [
+      {
+        stream: { name: STREAM, json_schema: {}, supported_sync_modes: ['full_refresh', 'incremental'] },
+        sync_mode: mode,
+        destination_sync_mode: 'append',
+      },
+    ],
+  });
+  return {
+    sandbox,
+    configPath: write('config.json', sandbox.config({ survey_ids: [exp.surveyId] })),
+    fullCatalog: write('catalog-full.json', catalog('full_refresh')),
+    incrementalCatalog: write('catalog-incremental.json', catalog('incremental')),
+    statePath: write('state.json', [
+      {
+        type: 'STREAM',
+        stream: { stream_descriptor: { name: STREAM }, stream_state: { surveys: { [exp.surveyId]: { 'Date Submitted': '2999-01-01T00:00:00' } } } },
+      },
+    ]),
+    downloadAt: () => downloadAt,
+    resetDownloadAt: () => {
+      downloadAt = undefined;
+    },
+  };
+}
+
+// ---------- measurements ----------
+
+interface Throughput {
+  rows: number;
+  csvBytes: number;
+  wallMs: number;
+  rowsPerSec: number;
+  mbPerSec: number;
+  peakRssMb: number | undefined;
+  exitCode: number | null;
+  ok: boolean;
+  note?: string;
+}
+
+function fullTimeoutMs(rows: number): number {
+  const env = Number(process.env['BENCH_TIMEOUT_S']);
+  return Number.isFinite(env) && env > 0 ? env * 1000 : 60_000 + rows * 0.6;
+}
+
+function throughput(exp: ExportFiles, r: RunResult): Throughput {
+  const s = r.wallMs / 1000;
+  const ok = r.code === 0 && !r.timedOut;
+  const t: Throughput = {
+    rows: exp.rows,
+    csvBytes: exp.csvBytes,
+    wallMs: round(r.wallMs),
+    rowsPerSec: round(exp.rows / s),
+    mbPerSec: round(exp.csvBytes / MB / s, 1),
+    peakRssMb: r.peakRssKb === undefined ? undefined : round(r.peakRssKb / 1024, 1),
+    exitCode: r.code,
+    ok,
+  };
+  if (!ok) t.note = r.timedOut ? `timed out after ${round(r.wallMs / 1000)} s` : `exit ${r.code} ${r.signal ?? ''}: ${r.stderr.trim().slice(-500)}`;
+  return t;
+}
+
+async function ceilingRun(exp: ExportFiles): Promise<Throughput & { innerMs?: number; rowsSeen?: number }> {
+  const r = await run({ args: [CEILING, exp.csvPath], stdout: 'scan', timeoutMs: fullTimeoutMs(exp.rows), peakRss: true });
+  const t: Throughput & { innerMs?: number; rowsSeen?: number } = throughput(exp, r);
+  try {
+    const inner = JSON.parse(r.scanner.others[0] ?? '{}') as { rows?: number; ms?: number };
+    t.rowsSeen = inner.rows;
+    if (inner.ms !== undefined) t.innerMs = round(inner.ms);
+    if (inner.rows !== exp.rows) {
+      t.ok = false;
+      t.note = `ceiling parsed ${inner.rows} rows, expected ${exp.rows}`;
+    }
+  } catch {
+    t.ok = false;
+  }
+  return t;
+}
+
+async function connectorFull(stand: Stand, exp: ExportFiles): Promise<Throughput> {
+  const r = await run({
+    args: [CLI, 'read', '--config', stand.configPath, '--catalog', stand.fullCatalog],
+    stdout: 'devnull',
+    timeoutMs: fullTimeoutMs(exp.rows),
+    peakRss: true,
+  });
+  return throughput(exp, r);
+}
+
+interface FirstRecord {
+  fromDownloadRequestMs: number | undefined;
+  fromSpawnMs: number | undefined;
+  spawnToDownloadRequestMs: number | undefined;
+  pipedWallMs: number;
+  recordsSeen: number;
+  stateRecordCount: number | undefined;
+  stdoutMb: number;
+  exitCode: number | null;
+  ok: boolean;
+  note?: string;
+}
+
+/** Second full read, stdout piped into the bench: time to the first RECORD, and a count of all records. */
+async function firstRecord(stand: Stand, exp: ExportFiles): Promise<FirstRecord> {
+  stand.resetDownloadAt();
+  const r = await run({
+    args: [CLI, 'read', '--config', stand.configPath, '--catalog', stand.fullCatalog],
+    stdout: 'scan',
+    timeoutMs: fullTimeoutMs(exp.rows),
+  });
+  const dl = stand.downloadAt();
+  const first = r.scanner.firstRecordAt;
+  const res: FirstRecord = {
+    fromDownloadRequestMs: dl !== undefined && first !== undefined ? round(first - dl, 1) : undefined,
+    fromSpawnMs: first !== undefined ? round(first - r.startedAt, 1) : undefined,
+    spawnToDownloadRequestMs: dl !== undefined ? round(dl - r.startedAt, 1) : undefined,
+    pipedWallMs: round(r.wallMs),
+    recordsSeen: r.scanner.records,
+    stateRecordCount: r.scanner.stateRecordCount(),
+    stdoutMb: round(r.scanner.bytes / MB, 1),
+    exitCode: r.code,
+    ok: r.code === 0 && !r.timedOut && r.scanner.records === exp.rows,
+  };
+  if (!res.ok) {
+    res.note = r.timedOut
+      ? 'timed out'
+      : `exit ${r.code}, ${r.scanner.records} RECORDs (expected ${exp.rows}); ${r.scanner.others.slice(-3).join(' | ').slice(0, 800)} ${r.stderr.slice(-300)}`;
+  }
+  return res;
+}
+
+interface Backpressure {
+  rateMbPerSec: number;
+  durationMs: number;
+  readMb: number;
+  recordsRead: number;
+  samples: number;
+  rssMinMb: number | undefined;
+  rssMaxMb: number | undefined;
+  /** From STEADY_AFTER_MS on. */
+  steadyMinMb: number | undefined;
+  steadyMaxMb: number | undefined;
+  steadySpreadMb: number | undefined;
+  /** Mean VmRSS of the last second minus that of the first steady second. */
+  steadyGrowthMb: number | undefined;
+  exitedByItself: boolean;
+  flat: boolean;
+  note?: string;
+  /** [seconds since spawn, VmRSS MB] */
+  series: [number, number][];
+}
+
+async function backpressure(stand: Stand, rate = 5 * MB, durationMs = Number(process.env['BENCH_BP_SECONDS'] ?? 5) * 1000): Promise<Backpressure> {
+  const r = await run({
+    args: [CLI, 'read', '--config', stand.configPath, '--catalog', stand.fullCatalog],
+    stdout: 'throttle',
+    rate,
+    durationMs,
+    timeoutMs: durationMs + 10_000,
+    sampleMs: 100,
+  });
+  const mb = (kb: number): number => round(kb / 1024, 1);
+  const all = r.rssSamples.map((s) => s.kb);
+  // Start-up (module loading, the first buffers, the first GC) is over by then.
+  const steadySamples = r.rssSamples.filter((s) => s.t >= STEADY_AFTER_MS);
+  const steady = steadySamples.map((s) => s.kb);
+  const spread = steady.length ? Math.max(...steady) - Math.min(...steady) : undefined;
+  const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const firstSecond = steadySamples.filter((s) => s.t < STEADY_AFTER_MS + 1000).map((s) => s.kb);
+  const lastT = steadySamples.length ? steadySamples[steadySamples.length - 1]!.t : 0;
+  const lastSecond = steadySamples.filter((s) => s.t > lastT - 1000).map((s) => s.kb);
+  const res: Backpressure = {
+    rateMbPerSec: rate / MB,
+    durationMs,
+    readMb: round(r.bytesRead / MB, 1),
+    recordsRead: r.scanner.records,
+    samples: all.length,
+    rssMinMb: all.length ? mb(Math.min(...all)) : undefined,
+    rssMaxMb: all.length ? mb(Math.max(...all)) : undefined,
+    steadyMinMb: steady.length ? mb(Math.min(...steady)) : undefined,
+    steadyMaxMb: steady.length ? mb(Math.max(...steady)) : undefined,
+    steadySpreadMb: spread === undefined ? undefined : mb(spread),
+    steadyGrowthMb: firstSecond.length && lastSecond.length ? mb(avg(lastSecond) - avg(firstSecond)) : undefined,
+    exitedByItself: !r.stoppedByBench,
+    // Flat: after start-up, RSS moves by less than 32 MB while the reader lags.
+    flat: spread !== undefined && spread < 32 * 1024,
+    series: r.rssSamples.map((s) => [round(s.t / 1000, 2), mb(s.kb)]),
+  };
+  if (!r.stoppedByBench) res.note = `connector exited before the bench stopped it (exit ${r.code}); ${r.stderr.slice(-300)}`;
+  return res;
+}
+
+interface Incremental {
+  wallMs: number;
+  fullWallMs: number;
+  ratio: number;
+  recordsEmitted: number;
+  exitCode: number | null;
+  ok: boolean;
+  log?: string;
+}
+
+async function incremental(stand: Stand, fullWallMs: number): Promise<Incremental> {
+  const r = await run({
+    args: [CLI, 'read', '--config', stand.configPath, '--catalog', stand.incrementalCatalog, '--state', stand.statePath],
+    stdout: 'scan', // tiny output: a pipe costs nothing here, and lets us check that no record is emitted
+    timeoutMs: fullTimeoutMs(1_000_000),
+  });
+  const log = r.scanner.others.find((l) => l.includes('records emitted'));
+  return {
+    wallMs: round(r.wallMs),
+    fullWallMs,
+    ratio: round(r.wallMs / fullWallMs, 3),
+    recordsEmitted: r.scanner.records,
+    exitCode: r.code,
+    ok: r.code === 0 && !r.timedOut && r.scanner.records === 0,
+    ...(log ? { log: (JSON.parse(log) as { log: { message: string } }).log.message } : {}),
+  };
+}
+
+interface StartStats {
+  runs: number;
+  medianMs: number;
+  p90Ms: number;
+  minMs: number;
+  failures: number;
+}
+
+/** Spawn → the first line holding `"type":"SPEC"` on stdout, in milliseconds (undefined: failed). */
+async function startOnce(args: string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'], env });
+  live.add(child);
+  let seen: number | undefined;
+  let buf = '';
+  child.stdout.on('data', (d: Buffer) => {
+    if (seen !== undefined) return;
+    buf += d.toString('utf8');
+    if (buf.includes('"type":"SPEC"') && buf.includes('\n')) seen = performance.now();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const [code] = (await once(child, 'close')) as [number | null];
+  clearTimeout(timer);
+  live.delete(child);
+  return seen === undefined || code !== 0 ? undefined : seen - t0;
+}
+
+/** Each case `runs` times, round-robin (so that a change in machine load hits every case alike). */
+async function coldStarts(cases: { args: string[]; env: NodeJS.ProcessEnv }[], runs = 20): Promise<StartStats[]> {
+  const times = cases.map(() => [] as number[]);
+  const failures = cases.map(() => 0);
+  for (let i = 0; i < runs; i++) {
+    for (let c = 0; c < cases.length; c++) {
+      const t = await startOnce(cases[c]!.args, cases[c]!.env);
+      if (t === undefined) failures[c]!++;
+      else times[c]!.push(t);
+    }
+  }
+  return times.map((ts, c) => {
+    ts.sort((x, y) => x - y);
+    const pick = (q: number): number => (ts.length ? ts[Math.min(ts.length - 1, Math.ceil(q * ts.length) - 1)]! : NaN);
+    return { runs, medianMs: round(pick(0.5), 1), p90Ms: round(pick(0.9), 1), minMs: round(ts[0] ?? NaN, 1), failures: failures[c]! };
+  });
+}
+
+// ---------- helpers ----------
+
+function round(x: number, digits = 0): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function fmtInt(x: number | undefined): string {
+  return x === undefined || !Number.isFinite(x) ? '—' : Math.round(x).toLocaleString('en');
+}
+
+function fmt(x: number | undefined, digits = 1): string {
+  return x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits);
+}
+
+function log(m: string): void {
+  process.stderr.write(`[bench] ${m}\n`);
+}
+
+async function warmCache(path: string): Promise<void> {
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) void chunk;
+}
+
+function label(n: number): string {
+  return n % 1_000_000 === 0 ? `${n / 1_000_000}M` : n % 1000 === 0 ? `${n / 1000}k` : String(n);
+}
+
+/** Copies the built connector to SNAPSHOT; returns a fingerprint of what is measured. */
+function snapshotConnector(): { gitHead: string; srcDirty: boolean; distSha256: string } {
+  const dist = join(ROOT, 'dist/src');
+  if (!existsSync(join(dist, 'main.js'))) throw new Error(`${dist}/main.js is missing: run npm run build first`);
+  rmSync(SNAPSHOT, { recursive: true, force: true });
+  mkdirSync(SNAPSHOT, { recursive: true });
+  cpSync(dist, join(SNAPSHOT, 'dist/src'), { recursive: true });
+  for (const f of ['spec.json', 'package.json', 'catalog']) if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(SNAPSHOT, f), { recursive: true });
+  const hash = createHash('sha256');
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else hash.update(p.slice(SNAPSHOT.length)).update(readFileSync(p));
+    }
+  };
+  walk(join(SNAPSHOT, 'dist/src'));
+  const git = (...args: string[]): string => {
+    try {
+      return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return '';
+    }
+  };
+  return { gitHead: git('rev-parse', '--short', 'HEAD'), srcDirty: git('status', '--porcelain', '--', 'src') !== '', distSha256: hash.digest('hex').slice(0, 16) };
+}
+
+// ---------- main ----------
+
+interface SizeResults {
+  export: { rows: number; csvMb: number; zipMb: number; generatedNow: boolean; generateS: number };
+  ceiling: Awaited<ReturnType<typeof ceilingRun>>;
+  connector: Throughput;
+  ratio: number;
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  if (!existsSync(CEILING)) throw new Error(`${CEILING} is missing: run npm run build first`);
+  const build = snapshotConnector();
+  if (!existsSync(GNU_TIME)) throw new Error(`${GNU_TIME} (GNU time) is needed for peak RSS`);
+  const sizes = [...new Set([...(opts.skip100k || opts.quick ? [] : [100_000]), opts.rows])].sort((a, b) => a - b);
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    node: process.version,
+    os: `${platform()} ${release()}`,
+    memoryGb: round(totalmem() / 1024 ** 3, 1),
+    loadAvgAtStart: loadavg().map((x) => round(x, 2)),
+    loadAvgAtEnd: [] as number[],
+  };
+  log(`machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}; sizes: ${sizes.map(label).join(', ')}`);
+  log(`connector: git ${build.gitHead}${build.srcDirty ? ' + uncommitted src/ changes' : ''}, dist/src sha256 ${build.distSha256} (run from ${SNAPSHOT})`);
+
+  const exports = new Map<number, ExportFiles>();
+  for (const n of sizes) {
+    const e = await ensureExport(BENCH_DIR, n, log);
+    exports.set(n, e);
+    log(
+      `export ${label(n)}: CSV ${fmt(e.csvBytes / MB)} MB, ZIP ${fmt(e.zipBytes / MB)} MB (${fmt(e.csvBytes / e.zipBytes, 2)}×)` +
+        (e.generated ? `, generated in ${fmt(e.generateMs / 1000)} s` : ', cached'),
+    );
+  }
+
+  const perSize = new Map<number, SizeResults>();
+  let mainRuns: { ttfr: FirstRecord; incremental: Incremental; backpressure: Backpressure } | undefined;
+  for (const n of sizes) {
+    const exp = exports.get(n)!;
+    await warmCache(exp.csvPath);
+    await warmCache(exp.zipPath);
+    log(`[${label(n)}] ceiling run …`);
+    const ceiling = await ceilingRun(exp);
+    log(`[${label(n)}] ceiling: ${fmt(ceiling.wallMs / 1000, 2)} s, ${fmtInt(ceiling.rowsPerSec)} rows/s, peak RSS ${fmt(ceiling.peakRssMb)} MB`);
+    const stand = await startStand(exp);
+    try {
+      log(`[${label(n)}] connector full read (stdout → /dev/null) …`);
+      const connector = await connectorFull(stand, exp);
+      log(
+        `[${label(n)}] connector: ${fmt(connector.wallMs / 1000, 2)} s, ${fmtInt(connector.rowsPerSec)} rows/s, peak RSS ${fmt(connector.peakRssMb)} MB${connector.ok ? '' : ` — FAILED: ${connector.note}`}`,
+      );
+      perSize.set(n, {
+        export: { rows: n, csvMb: round(exp.csvBytes / MB, 1), zipMb: round(exp.zipBytes / MB, 1), generatedNow: exp.generated, generateS: round(exp.generateMs / 1000, 1) },
+        ceiling,
+        connector,
+        ratio: round(connector.wallMs / ceiling.wallMs, 2),
+      });
+      if (n === opts.rows) {
+        log(`[${label(n)}] time to first RECORD (stdout piped, full read counted) …`);
+        const ttfr = await firstRecord(stand, exp);
+        log(`[${label(n)}] first RECORD ${fmt(ttfr.fromDownloadRequestMs)} ms after the download request; ${fmtInt(ttfr.recordsSeen)} RECORDs${ttfr.ok ? '' : ` — ${ttfr.note}`}`);
+        log(`[${label(n)}] incremental read, cursor past every row …`);
+        const inc = await incremental(stand, connector.wallMs);
+        log(`[${label(n)}] incremental: ${fmt(inc.wallMs)} ms (${fmt(inc.ratio, 3)} of the full read), ${inc.recordsEmitted} records`);
+        log(`[${label(n)}] backpressure: reader at 5 MB/s for 5 s, VmRSS every 100 ms …`);
+        const bp = await backpressure(stand);
+        log(`[${label(n)}] backpressure: read ${fmt(bp.readMb)} MB, RSS ${fmt(bp.rssMinMb)}–${fmt(bp.rssMaxMb)} MB (steady ${fmt(bp.steadyMinMb)}–${fmt(bp.steadyMaxMb)})`);
+        mainRuns = { ttfr, incremental: inc, backpressure: bp };
+      }
+    } finally {
+      await stand.sandbox.stop();
+    }
+  }
+
+  log('spec cold start (20 runs of each case, round-robin) …');
+  const noCa = { ...process.env };
+  delete noCa['NODE_EXTRA_CA_CERTS'];
+  const specArgs = [CLI, 'spec'];
+  const bareArgs = ['-e', 'process.stdout.write(\'{"type":"SPEC"}\\n\')'];
+  const [withEnv, withoutCaCerts, bareNodeWithEnv, bareNodeWithoutCaCerts] = await coldStarts([
+    { args: specArgs, env: process.env },
+    { args: specArgs, env: noCa },
+    { args: bareArgs, env: process.env },
+    { args: bareArgs, env: noCa },
+  ]);
+  const spec = { nodeExtraCaCerts: process.env['NODE_EXTRA_CA_CERTS'] ?? null, withEnv: withEnv!, withoutCaCerts: withoutCaCerts!, bareNodeWithEnv: bareNodeWithEnv!, bareNodeWithoutCaCerts: bareNodeWithoutCaCerts! };
+
+  // ---------- summary ----------
+  machine.loadAvgAtEnd = loadavg().map((x) => round(x, 2));
+  const big = perSize.get(opts.rows)!;
+  const small = perSize.get(100_000);
+  const lines: string[] = [];
+  const row = (k: string, v: string): void => void lines.push(`  ${k.padEnd(46)} ${v}`);
+  lines.push('');
+  lines.push(`== source-hotjar bench — ${new Date().toISOString()} ==`);
+  lines.push(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, node ${machine.node}, ${machine.os}`);
+  lines.push(`connector measured: git ${build.gitHead}${build.srcDirty ? ' + uncommitted src/ changes' : ''}, dist/src sha256 ${build.distSha256}`);
+  lines.push(`load average (1/5/15 min) at start ${machine.loadAvgAtStart.join(' ')}, at end ${machine.loadAvgAtEnd.join(' ')} (other work on the machine skews timings)`);
+  for (const n of sizes) {
+    const s = perSize.get(n)!;
+    lines.push('');
+    lines.push(`N = ${fmtInt(n)} rows: CSV ${fmt(s.export.csvMb)} MB, ZIP ${fmt(s.export.zipMb)} MB`);
+    lines.push(`  ${''.padEnd(46)} ${'wall s'.padStart(8)} ${'rows/s'.padStart(10)} ${'MB/s'.padStart(7)} ${'peak RSS MB'.padStart(12)}`);
+    for (const [k, t] of [
+      ['ceiling (file → csv-parse → JSON → /dev/null)', s.ceiling],
+      ['connector read (HTTP+ZIP → /dev/null)', s.connector],
+    ] as const) {
+      lines.push(
+        `  ${k.padEnd(46)} ${fmt(t.wallMs / 1000, 2).padStart(8)} ${fmtInt(t.rowsPerSec).padStart(10)} ${fmt(t.mbPerSec).padStart(7)} ${fmt(t.peakRssMb).padStart(12)}${t.ok ? '' : `  FAILED: ${t.note ?? ''}`}`,
+      );
+    }
+    row('connector / ceiling (wall time)', `${fmt(s.ratio, 2)}×`);
+  }
+  lines.push('');
+  if (small && small !== big) {
+    row('peak RSS 100k → ' + label(opts.rows), `${fmt(small.connector.peakRssMb)} MB → ${fmt(big.connector.peakRssMb)} MB (Δ ${fmt((big.connector.peakRssMb ?? NaN) - (small.connector.peakRssMb ?? NaN))} MB)`);
+  }
+  if (mainRuns) {
+    const { ttfr, incremental: inc, backpressure: bp } = mainRuns;
+    row(`time to first RECORD (N=${label(opts.rows)})`, `${fmt(ttfr.fromDownloadRequestMs)} ms after the download request (${fmt(ttfr.fromSpawnMs)} ms after spawn; download requested at ${fmt(ttfr.spawnToDownloadRequestMs)} ms)`);
+    row('piped full read (bench reads stdout)', `${fmt(ttfr.pipedWallMs / 1000, 2)} s, ${fmtInt(ttfr.recordsSeen)} RECORDs (STATE says ${fmtInt(ttfr.stateRecordCount)}), ${fmt(ttfr.stdoutMb)} MB stdout${ttfr.ok ? ', count OK' : `  FAILED: ${ttfr.note ?? ''}`}`);
+    row('incremental, cursor past every row', `${fmt(inc.wallMs)} ms vs full ${fmt(inc.fullWallMs)} ms (ratio ${fmt(inc.ratio, 3)}), ${inc.recordsEmitted} records${inc.ok ? '' : '  FAILED'}`);
+    row(`backpressure (reader ${bp.rateMbPerSec} MB/s, ${bp.durationMs / 1000} s)`, `read ${fmt(bp.readMb)} MB / ${fmtInt(bp.recordsRead)} RECORDs; VmRSS ${fmt(bp.rssMinMb)}–${fmt(bp.rssMaxMb)} MB; after ${STEADY_AFTER_MS / 1000} s ${fmt(bp.steadyMinMb)}–${fmt(bp.steadyMaxMb)} MB (spread ${fmt(bp.steadySpreadMb)} MB, first→last second ${fmt(bp.steadyGrowthMb)} MB) → ${bp.flat ? 'flat' : 'NOT flat'}${bp.note ? `  (${bp.note})` : ''}`);
+    row('  VmRSS MB every 0.5 s', bp.series.filter((_, i) => i % 5 === 4).map(([, v]) => v.toFixed(0)).join(' '));
+  }
+  const st = (s: StartStats): string => `median ${fmt(s.medianMs)} ms, p90 ${fmt(s.p90Ms)} ms, min ${fmt(s.minMs)} ms${s.failures ? `, ${s.failures} failed` : ''}`;
+  row('spec cold start, env as is', st(spec.withEnv));
+  row('spec cold start, NODE_EXTRA_CA_CERTS unset', st(spec.withoutCaCerts));
+  row('bare `node -e` print, env as is', st(spec.bareNodeWithEnv));
+  row('bare `node -e` print, NODE_EXTRA_CA_CERTS unset', st(spec.bareNodeWithoutCaCerts));
+  process.stdout.write(lines.join('\n') + '\n');
+
+  const results = {
+    date: new Date().toISOString(),
+    machine,
+    connector: build,
+    options: opts,
+    sizes: Object.fromEntries([...perSize].map(([n, s]) => [String(n), s])),
+    peakRssDeltaMb: small && small !== big ? round((big.connector.peakRssMb ?? NaN) - (small.connector.peakRssMb ?? NaN), 1) : null,
+    timeToFirstRecord: mainRuns?.ttfr ?? null,
+    incremental: mainRuns?.incremental ?? null,
+    backpressure: mainRuns?.backpressure ?? null,
+    specColdStart: spec,
+  };
+  writeFileSync(join(BENCH_DIR, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  log(`results written to ${join(BENCH_DIR, 'results.json')}`);
+  rmSync(RUN_DIR, { recursive: true, force: true });
+  rmSync(SNAPSHOT, { recursive: true, force: true });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
