@@ -41,10 +41,10 @@ COPY --from=build --chown=airbyte:airbyte /build/spec.json ./spec.json
 COPY --from=build --chown=airbyte:airbyte /build/catalog ./catalog
 
 ENV NODE_ENV=production \
-    AIRBYTE_ENTRYPOINT="/usr/local/bin/node /airbyte/integration_code/dist/src/main.js"
+    AIRBYTE_ENTRYPOINT="/usr/local/bin/node --max-semi-space-size=4 /airbyte/integration_code/dist/src/main.js"
 
 LABEL io.airbyte.name=airbyte/source-hotjar \
       io.airbyte.version=0.1.0
 
 USER airbyte
-ENTRYPOINT ["/usr/local/bin/node", "/airbyte/integration_code/dist/src/main.js"]
+ENTRYPOINT ["/usr/local/bin/node", "--max-semi-space-size=4", "/airbyte/integration_code/dist/src/main.js"]

@@ -25,6 +25,12 @@ const RUN_DIR = join(BENCH_DIR, 'run');
  */
 const SNAPSHOT = join(BENCH_DIR, 'snapshot');
 const CLI = join(SNAPSHOT, 'dist/src/main.js');
+/** Run the connector as its bin and the Docker image do: with the Node flags of main.js's shebang. */
+function cliArgs(...rest: string[]): string[] {
+  const shebang = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
+  const flags = /^#!\/usr\/bin\/env -S node (.*)$/.exec(shebang)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
+  return [...flags, CLI, ...rest];
+}
 const CEILING = join(ROOT, 'dist/bench/ceiling.js');
 const GNU_TIME = '/usr/bin/time';
 const STREAM = 'survey_responses';
@@ -375,7 +381,7 @@ async function ceilingRun(exp: ExportFiles): Promise<Throughput & { innerMs?: nu
 
 async function connectorFull(stand: Stand, exp: ExportFiles): Promise<Throughput> {
   const r = await run({
-    args: [CLI, 'read', '--config', stand.configPath, '--catalog', stand.fullCatalog],
+    args: cliArgs('read', '--config', stand.configPath, '--catalog', stand.fullCatalog),
     stdout: 'devnull',
     timeoutMs: fullTimeoutMs(exp.rows),
     peakRss: true,
@@ -400,7 +406,7 @@ interface FirstRecord {
 async function firstRecord(stand: Stand, exp: ExportFiles): Promise<FirstRecord> {
   stand.resetDownloadAt();
   const r = await run({
-    args: [CLI, 'read', '--config', stand.configPath, '--catalog', stand.fullCatalog],
+    args: cliArgs('read', '--config', stand.configPath, '--catalog', stand.fullCatalog),
     stdout: 'scan',
     timeoutMs: fullTimeoutMs(exp.rows),
   });
@@ -448,7 +454,7 @@ interface Backpressure {
 
 async function backpressure(stand: Stand, rate = 5 * MB, durationMs = Number(process.env['BENCH_BP_SECONDS'] ?? 5) * 1000): Promise<Backpressure> {
   const r = await run({
-    args: [CLI, 'read', '--config', stand.configPath, '--catalog', stand.fullCatalog],
+    args: cliArgs('read', '--config', stand.configPath, '--catalog', stand.fullCatalog),
     stdout: 'throttle',
     rate,
     durationMs,
@@ -498,7 +504,7 @@ interface Incremental {
 
 async function incremental(stand: Stand, fullWallMs: number): Promise<Incremental> {
   const r = await run({
-    args: [CLI, 'read', '--config', stand.configPath, '--catalog', stand.incrementalCatalog, '--state', stand.statePath],
+    args: cliArgs('read', '--config', stand.configPath, '--catalog', stand.incrementalCatalog, '--state', stand.statePath),
     stdout: 'scan', // tiny output: a pipe costs nothing here, and lets us check that no record is emitted
     timeoutMs: fullTimeoutMs(1_000_000),
   });
@@ -692,7 +698,7 @@ async function main(): Promise<void> {
   log('spec cold start (20 runs of each case, round-robin) …');
   const noCa = { ...process.env };
   delete noCa['NODE_EXTRA_CA_CERTS'];
-  const specArgs = [CLI, 'spec'];
+  const specArgs = cliArgs('spec');
   const bareArgs = ['-e', 'process.stdout.write(\'{"type":"SPEC"}\\n\')'];
   const [withEnv, withoutCaCerts, bareNodeWithEnv, bareNodeWithoutCaCerts] = await coldStarts([
     { args: specArgs, env: process.env },

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 import { installCrashGuards } from '../cli.js';
 import { run } from './cli.js';
 

@@ -15,9 +15,8 @@
  *   the export is older still and the download is abandoned. If Numbers are ever out of order, the whole
  *   export is read.
  */
-import { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
 import { AuthError, BrokenExportError, CancelledError, ConnectorError, DataError, toConnectorError } from '../errors.js';
+import { CsvSyntaxError, csvRows } from './csv-rows.js';
 import type { LogLevel, StreamStatus } from '../protocol/messages.js';
 import { cursorMinusSeconds } from './cursor.js';
 import { RecordEncoder } from './records.js';
@@ -156,70 +155,48 @@ async function streamExport(
   const abort = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, abort.signal]) : abort.signal;
 
-  const parser = parse({ bom: true, skip_empty_lines: true });
-  const bytes = Readable.from(source.downloadCsv(url, surveyId, signal));
-  bytes.on('error', (err) => parser.destroy(err));
-  bytes.pipe(parser);
+  const rows = csvRows(source.downloadCsv(url, surveyId, signal));
   try {
-    for await (const row of parser as AsyncIterable<string[]>) {
-      if (!encoder.hasHeader) {
-        encoder.header(row);
-        continue;
-      }
-      encoder.inspect(row);
-      const { number, date } = encoder;
-      if (number >= previousNumber) ordered = false;
-      previousNumber = number;
-      result.read++;
-      if (seen.has(number)) continue; // emitted (or filtered) by an earlier attempt of this run
-      seen.add(number);
-      if (start !== undefined && date < start) {
-        // Newest first: once rows are well below the cursor, the rest of the export is older still.
-        if (ordered && stopBelow !== undefined && date < stopBelow) {
-          result.stoppedEarly = true;
-          break;
+    for await (const batch of rows) {
+      for (const row of batch) {
+        if (!encoder.hasHeader) {
+          encoder.header(row);
+          continue;
         }
-        continue;
+        encoder.inspect(row);
+        const { number, date } = encoder;
+        if (number >= previousNumber) ordered = false;
+        previousNumber = number;
+        result.read++;
+        if (seen.has(number)) continue; // emitted (or filtered) by an earlier attempt of this run
+        seen.add(number);
+        if (start !== undefined && date < start) {
+          // Newest first: once rows are well below the cursor, the rest of the export is older still.
+          if (ordered && stopBelow !== undefined && date < stopBelow) {
+            result.stoppedEarly = true;
+            return;
+          }
+          continue;
+        }
+        if (result.emitted === 0) await onFirst();
+        const wait = sink.record(encoder.encode(row));
+        result.emitted++;
+        if (result.newest === undefined || date > result.newest) result.newest = date;
+        if (wait) await wait;
       }
-      if (result.emitted === 0) await onFirst();
-      const wait = sink.record(encoder.encode(row));
-      result.emitted++;
-      if (result.newest === undefined || date > result.newest) result.newest = date;
-      if (wait) await wait;
     }
   } catch (err) {
-    const error = csvError(err, label);
-    // Garbage from a damaged archive can fail the CSV parser before the archive's CRC is checked:
-    // read the rest of the download, and if the archive is broken, report (and retry) that instead.
-    if (error instanceof DataError && !bytes.destroyed) {
-      const broken = await archiveFailure(bytes);
-      if (broken) throw broken;
-    }
-    throw error;
+    throw csvError(err, label);
   } finally {
     abort.abort();
-    bytes.destroy();
-    parser.destroy();
+    await rows.return(undefined);
   }
-}
-
-/** Drains what is left of the byte stream; returns the error it ends with, if that is a broken export. */
-async function archiveFailure(bytes: Readable): Promise<BrokenExportError | undefined> {
-  bytes.unpipe();
-  try {
-    for await (const chunk of bytes) void chunk;
-  } catch (err) {
-    if (err instanceof BrokenExportError) return err;
-  }
-  return undefined;
 }
 
 /** csv-parse errors name the line; make them say which survey and what it means. */
 function csvError(err: unknown, label: string): unknown {
-  if (err instanceof ConnectorError) return err;
-  const e = err as { code?: unknown; lines?: unknown; message?: unknown };
-  if (typeof e.code === 'string' && e.code.startsWith('CSV_')) {
-    return new DataError(`The export of ${label} is not valid CSV at line ${String(e.lines)}: ${String(e.message)}.`, { cause: err });
+  if (err instanceof CsvSyntaxError) {
+    return new DataError(`The export of ${label} is not valid CSV at line ${String(err.lines)}: ${err.message}.`, { cause: err });
   }
   return err;
 }
