@@ -71,6 +71,12 @@ describe('spec', () => {
     expect(spec).toEqual(JSON.parse(readFileSync(join(ROOT, 'spec.json'), 'utf8')));
   });
 
+  it('runs as an executable (the package bin), shebang flags and all', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync(join(ROOT, 'dist/src/main.js'), ['spec'], { encoding: 'utf8' });
+    expect(JSON.parse(out.trim()).type).toBe('SPEC');
+  });
+
   it("obeys Airbyte's acceptance rules for specs", () => {
     const spec = JSON.parse(readFileSync(join(ROOT, 'spec.json'), 'utf8')) as Record<string, unknown>;
     const text = JSON.stringify(spec);
