@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HotjarSandbox } from '../src/sandbox/server.js';
-import { CHECKOUT_HEADER, NPS_HEADER, checkoutRow, fileDate, generate, npsRow } from '../src/sandbox/data.js';
+import { CHECKOUT_HEADER, NPS_HEADER, SAMPLE_SITE_ID, checkoutRow, fileDate, generate, npsRow, sampleSurveys } from '../src/sandbox/data.js';
 import {
   ROOT,
   assertAllValid,
@@ -347,6 +347,13 @@ describe('integration_tests fixtures', () => {
     // The fixture points at the stand-in's default port (18080); this suite's stand-in has its own port.
     return writeJson(tempDir(), 'sample_config.json', { ...cfg, base_url: sandbox.apiUrl });
   };
+
+  it("expected_records.jsonl is the stand-in's sample surveys, mapped", () => {
+    const lines = readFileSync(fixture('expected_records.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { stream: string; data: unknown });
+    const want = [...sampleSurveys()].flatMap(([id, survey]) => survey.rows.map((row) => expectedRecord(survey.header, row, SAMPLE_SITE_ID, id)));
+    expect(lines.map((l) => l.stream)).toEqual(want.map(() => 'survey_responses'));
+    expect(lines.map((l) => l.data)).toEqual(want);
+  });
 
   it('sample_config.json passes check; invalid_config.json fails it', async () => {
     const ok = await runCli(['check', '--config', sampleConfig()]);
