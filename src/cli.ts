@@ -96,6 +96,11 @@ export async function usageError(y: Argv, err: unknown): Promise<number> {
 
 export async function run(argv: string[], scriptName = 'source-hotjar'): Promise<number> {
   const { writer, controller } = takeOverProcess();
+  if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h')) {
+    const y = await parser(argv, scriptName);
+    y.showHelp((text: string) => process.stderr.write(`${text}\n`));
+    return finish(writer, controller, 0);
+  }
   // `spec` is the one command that must answer instantly (registries call it cold): skip yargs for it.
   if (argv.length === 1 && argv[0] === 'spec') return finish(writer, controller, await runCommand('spec', { _: ['spec'] }, writer, controller));
   const y = await parser(argv, scriptName);

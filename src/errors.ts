@@ -39,6 +39,12 @@ export class TransientError extends ConnectorError {
  */
 export class BrokenExportError extends TransientError {}
 
+/**
+ * The export arrived complete but damaged (CRC or size mismatch, invalid compressed data): rows already
+ * taken from it may be wrong, so the retry must not trust them.
+ */
+export class DamagedExportError extends BrokenExportError {}
+
 /** Hotjar answered something we cannot use (unexpected shape, corrupt file), or a bug of ours. */
 export class SystemError extends ConnectorError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -238,6 +238,67 @@ describe('answers that will not change fail at once, clearly', () => {
   });
 });
 
+describe('damage and order', () => {
+  it('a damaged archive (bad byte in a date, CRC fails) is read again in full; the cursor takes only good dates', async () => {
+    const s = sandbox.surveys.get('111') as { header: string[]; rows: string[][] };
+    const stored = Buffer.from(zipSync({ 'x.csv': strToU8(toCsv(s.header, s.rows)) }, { level: 0 }));
+    const top = s.rows[0]!;
+    const at = stored.indexOf(Buffer.from(`"${top[0]}","${top[1]}","${top[2]}"`)) + `"${top[0]}","${top[1]}","`.length;
+    stored[at + 1] = 0x39; // 2023 → 2923: still a valid date, so only the CRC can tell
+    sandbox.fault('download', { kind: 'body', body: stored });
+    const r = await read();
+    expect(r.code, r.stderr).toBe(0);
+    const got = records(r).filter((d) => d['survey_id'] === '111');
+    // Whatever the damaged attempt emitted (it may be nothing: the check can fail before the rows are
+    // read), the fresh export's rows come after it in full, and the cursor saw only good dates.
+    expect(got.slice(-expected('111').length)).toEqual(expected('111'));
+    for (const st of states(r)) expect(JSON.stringify(st)).not.toContain('2923-');
+    expect(cursorOf(r, '111')).toBe(newest('111'));
+    expect(logs(r).some((l) => /CRC.*all responses are emitted again/.test(l))).toBe(true);
+  });
+
+  it('a bad value that is really archive damage is retried, not reported', async () => {
+    const s = sandbox.surveys.get('111') as { header: string[]; rows: string[][] };
+    const stored = Buffer.from(zipSync({ 'x.csv': strToU8(toCsv(s.header, s.rows)) }, { level: 0 }));
+    const row = s.rows[3]!;
+    const at = stored.indexOf(Buffer.from(`"${row[0]}","${row[1]}","${row[2]}"`)) + `"${row[0]}","${row[1]}","`.length;
+    stored[at + 4] = 0x2f; // 2023-09-… → 2023/09-…: not a date
+    sandbox.fault('download', { kind: 'body', body: stored });
+    const r = await read();
+    expect(r.code, r.stderr).toBe(0);
+    expect(records(r)).toEqual([...expected('111'), ...expected('222')]);
+  });
+
+  it('an export that is not newest first is read in full, even when its first row is old', async () => {
+    const s = sandbox.surveys.get('222') as { header: string[]; rows: string[][] };
+    const ascending = [...s.rows].reverse();
+    sandbox.fault('download', { kind: 'body', body: zipOf({ 'x.csv': toCsv(s.header, ascending) }) });
+    const cursor = s.rows[9]![2]!.replace(' ', 'T');
+    const statePath = writeJson(dir, 'asc.json', { surveys: { '222': { 'Date Submitted': cursor } } });
+    const r = await read({ survey_ids: ['222'] }, ['--state', statePath]);
+    expect(r.code).toBe(0);
+    const want = expected('222').filter((d) => (d['Date Submitted'] as string) >= cursor).reverse();
+    expect(records(r)).toEqual(want);
+    expect(want.length).toBe(10);
+  });
+
+  it('an early stop abandons a download that has stalled, without waiting for it', async () => {
+    const future = writeJson(dir, 'fut.json', { 'Date Submitted': '2999-01-01T00:00:00' });
+    // A survey whose first rows arrive, then the storage host stalls: the stop must not wait for more.
+    sandbox.fault('download', { kind: 'hang-after', bytes: 9000 });
+    const r = await read({ survey_ids: ['111'], request_timeout_seconds: 120 }, ['--state', future]);
+    expect(r.code).toBe(0);
+    expect(logs(r).some((l) => /stopped early/.test(l))).toBe(true);
+  });
+
+  it("a storage error that quotes the URL's signature does not leak it", async () => {
+    sandbox.fault('download', { kind: 'echo-query' }, { kind: 'echo-query' }, { kind: 'echo-query' }, { kind: 'echo-query' });
+    const r = await read({ survey_ids: ['111'] });
+    expect(r.code).toBe(1);
+    expect(errors(r)[0]!.message).toMatch(/storage host refused the download of survey 111 .*HTTP 403/);
+  });
+});
+
 describe('corrupt data: a TRACE naming survey, line and column; no STATE advance for that survey', () => {
   const header = CHECKOUT_HEADER;
   const rows = generate(checkoutRow, 5);
@@ -348,5 +409,9 @@ describe('hostile input', () => {
     const r2 = await runCli(['check', '--config', notJson]);
     expect((r2.messages[0]!['connectionStatus'] as { message: string }).message).toMatch(/not valid JSON/);
     noLeaks(r2);
+    const unquoted = writeJson(dir, 'cfg2.json', `{\n  "email": "a@b.c",\n  "password": ${PASSWORD.slice(0, 20)}\n}`);
+    const r3 = await runCli(['check', '--config', unquoted]);
+    expect((r3.messages[0]!['connectionStatus'] as { message: string }).message).toMatch(/not valid JSON \(line 3, column \d+\)/);
+    expect(r3.stdout + r3.stderr).not.toContain(PASSWORD.slice(0, 8));
   });
 });

@@ -10,7 +10,7 @@
  * and size from the central directory, a bound on inflation (zip bombs), and truncation.
  */
 import { createInflateRaw, crc32 } from 'node:zlib';
-import { BrokenExportError, DataError, TransientError } from '../errors.js';
+import { BrokenExportError, DamagedExportError, DataError, TransientError } from '../errors.js';
 
 /** An inflated CSV larger than this, or inflating at a ratio above MAX_RATIO, is refused as a zip bomb. */
 export const MAX_INFLATED_BYTES = 16 * 1024 ** 3;
@@ -208,8 +208,11 @@ async function* extractZipEntry(src: ByteSource, magic: Buffer, label: string): 
     } catch (err) {
       if (err instanceof TransientError || err instanceof DataError) throw err;
       const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (code === 'Z_BUF_ERROR') {
+        throw new ArchiveError(`The export of ${label} ended inside its compressed CSV (${(err as Error).message}); the download was cut short.`, { cause: err });
+      }
       if (code.startsWith('Z_')) {
-        throw new ArchiveError(`The export of ${label} is a damaged ZIP (${(err as Error).message}); the download was probably cut short.`, { cause: err });
+        throw new DamagedExportError(`The export of ${label} is a damaged ZIP (${(err as Error).message}).`, { cause: err });
       }
       throw err;
     } finally {
@@ -252,9 +255,9 @@ function verifyCentralDirectory(tail: Buffer, got: { crc: number; inflated: numb
   const crc = tail.readUInt32LE(cd + 16);
   const size = tail.readUInt32LE(cd + 24);
   if (crc !== got.crc >>> 0) {
-    throw new ArchiveError(`The export of ${got.label} failed its CRC check (file ${got.name}); the download was damaged.`);
+    throw new DamagedExportError(`The export of ${got.label} failed its CRC check (file ${got.name}); the download was damaged.`);
   }
   if (size !== 0xffffffff && size !== got.inflated % 2 ** 32) {
-    throw new ArchiveError(`The export of ${got.label} has ${got.inflated} bytes where its ZIP says ${size}; the download was damaged.`);
+    throw new DamagedExportError(`The export of ${got.label} has ${got.inflated} bytes where its ZIP says ${size}; the download was damaged.`);
   }
 }

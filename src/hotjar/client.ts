@@ -181,7 +181,7 @@ export class HotjarClient {
     if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
       throw new SystemError(`HotJarApiError: the download_url for survey ${surveyId} is not an http(s) URL.`);
     }
-    if (parsed.search) addSecret(parsed.search.slice(1));
+    maskQuery(parsed);
     return parsed.toString();
   }
 
@@ -199,6 +199,7 @@ export class HotjarClient {
         if (r.statusCode >= 300 && r.statusCode < 400 && typeof location === 'string' && hop < MAX_REDIRECTS) {
           discard(r);
           const next = new URL(location, target);
+          maskQuery(next);
           if (next.protocol !== 'https:' && next.protocol !== 'http:') {
             throw new SystemError(`The download of ${label} redirected to a non-http(s) URL.`);
           }
@@ -218,6 +219,13 @@ export class HotjarClient {
     });
     yield* extractCsv(guardBody(res, label), label);
   }
+}
+
+/** A pre-signed URL carries its token in the query: mask the whole query and each value on its own. */
+function maskQuery(url: URL): void {
+  if (!url.search) return;
+  addSecret(url.search.slice(1));
+  for (const value of url.searchParams.values()) addSecret(value);
 }
 
 /** Network failures while the body streams become DownloadBrokenError (a fresh export may succeed). */

@@ -73,11 +73,37 @@ export function readJsonFile(path: string, what: string, allowEmpty = false): un
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    const detail = err instanceof Error ? err.message : String(err);
-    // JSON.parse messages can quote the text around the error: never echo a config file's content.
-    const safe = what === 'config' ? detail.replace(/, "[\s\S]*$/, '').replace(/"[^"]*"/g, '"…"') : detail;
-    throw new ConfigError(`The ${what} file ${path} is not valid JSON (${safe}). Fix the file's syntax.`);
+    // V8's message quotes the text around the error; a config file holds the password, so for it
+    // only the line and column are given.
+    const detail = what === 'config' ? jsonErrorPlace(text) : err instanceof Error ? err.message : String(err);
+    throw new ConfigError(`The ${what} file ${path} is not valid JSON (${detail}). Fix the file's syntax.`);
   }
+}
+
+/** Where JSON.parse gives up, as "line L, column C", found without quoting the text. */
+function jsonErrorPlace(text: string): string {
+  // Shrink the prefix that still parses as "incomplete" vs "invalid": the first offset at which no
+  // completion could make the text valid is found by trying to parse each prefix closed off.
+  let lo = 0;
+  let hi = text.length;
+  const fails = (n: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, n));
+      return false;
+    } catch (e) {
+      return !/end of (JSON )?input|Unterminated|Expected .* after|Unexpected end/i.test(String(e));
+    }
+  };
+  if (!fails(hi)) return 'unexpected end of file';
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (fails(mid + 1)) hi = mid;
+    else lo = mid + 1;
+  }
+  const before = text.slice(0, lo);
+  const line = before.split('\n').length;
+  const column = lo - before.lastIndexOf('\n');
+  return `line ${line}, column ${column}`;
 }
 
 function isObject(value: unknown): value is JsonObject {

@@ -34,7 +34,8 @@ export type Fault =
   | { kind: 'truncate-after'; bytes: number } // download: send part of the body without length, then end cleanly
   | { kind: 'hang-after'; bytes: number } // download: send part of the body, then stall
   | { kind: 'corrupt' } // download: flip bytes in the middle of the archive
-  | { kind: 'body'; body: Buffer }; // download: serve these bytes instead
+  | { kind: 'body'; body: Buffer } // download: serve these bytes instead
+  | { kind: 'echo-query' }; // download: 403 whose body quotes the URL's query values, as S3 errors do
 
 export interface SandboxOptions {
   email?: string;
@@ -252,6 +253,11 @@ export class HotjarSandbox {
     await readBody(req);
     const fault = this.nextFault('download');
     if (fault && applyCommonFault(fault, req, res)) return;
+    if (fault?.kind === 'echo-query') {
+      const values = [...new URL(req.url ?? '/', 'http://x').searchParams.values()];
+      res.writeHead(403, { 'content-type': 'application/xml' });
+      return void res.end(`<Error><Code>SignatureDoesNotMatch</Code><SignatureProvided>${values.at(-1) ?? ''}</SignatureProvided></Error>`);
+    }
     const token = /^\/exports\/([0-9a-f]+)\//.exec(new URL(req.url ?? '/', 'http://x').pathname)?.[1];
     const snapshot = token ? this.snapshots.get(token) : undefined;
     if (!snapshot) {

@@ -19,6 +19,7 @@ export function airbyteStream(): Record<string, unknown> {
     source_defined_cursor: true,
     default_cursor_field: [CURSOR_FIELD],
     source_defined_primary_key: PRIMARY_KEY,
-    is_resumable: true,
+    // Full refresh ignores incoming state, so the platform must not resume one from a previous attempt.
+    is_resumable: false,
   };
 }

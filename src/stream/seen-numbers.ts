@@ -9,6 +9,12 @@ export class SeenNumbers {
   private bits = new Uint8Array(1024);
   private large: Set<number> | undefined;
 
+  /** Forget everything (the rows seen so far came from a damaged download). */
+  clear(): void {
+    this.bits = new Uint8Array(1024);
+    this.large = undefined;
+  }
+
   has(n: number): boolean {
     if (n >= BITSET_LIMIT) return this.large?.has(n) ?? false;
     const byte = n >>> 3;

@@ -15,7 +15,7 @@
  *   the export is older still and the download is abandoned. If Numbers are ever out of order, the whole
  *   export is read.
  */
-import { AuthError, BrokenExportError, CancelledError, ConnectorError, DataError, toConnectorError } from '../errors.js';
+import { AuthError, BrokenExportError, CancelledError, ConnectorError, DamagedExportError, DataError, toConnectorError } from '../errors.js';
 import { CsvSyntaxError, csvRows } from './csv-rows.js';
 import type { LogLevel, StreamStatus } from '../protocol/messages.js';
 import { cursorMinusSeconds } from './cursor.js';
@@ -128,10 +128,14 @@ async function readSurvey(
       if (options.signal?.aborted) throw new CancelledError(options.signal.reason as NodeJS.Signals);
       // Only a broken download is worth a fresh export; request-level retries already happened below.
       if (!(err instanceof BrokenExportError) || attempt >= options.maxAttempts) throw err;
-      sink.log(
-        'WARN',
-        `Survey ${surveyId}: ${(err as Error).message} Retrying from a fresh export (attempt ${attempt + 1} of ${options.maxAttempts}); the ${result.emitted} responses already emitted are skipped.`,
-      );
+      if (err instanceof DamagedExportError) {
+        // Rows taken from a damaged file may be wrong: emit them all again from the fresh export (the
+        // primary key dedupes), and let only the fresh export's dates move the cursor.
+        seen.clear();
+        result.newest = undefined;
+      }
+      const skipped = err instanceof DamagedExportError ? 'all responses are emitted again' : `the ${result.emitted} responses already emitted are skipped`;
+      sink.log('WARN', `Survey ${surveyId}: ${(err as Error).message} Retrying from a fresh export (attempt ${attempt + 1} of ${options.maxAttempts}); ${skipped}.`);
     }
   }
 }
@@ -156,23 +160,38 @@ async function streamExport(
   const signal = options.signal ? AbortSignal.any([options.signal, abort.signal]) : abort.signal;
 
   const rows = csvRows(source.downloadCsv(url, surveyId, signal));
+  let badRow: DataError | undefined;
+  let rowsThisAttempt = 0;
   try {
-    for await (const batch of rows) {
-      for (const row of batch) {
+    // Iterated by hand (not for-await) so that leaving early aborts the download before the row
+    // source is closed: closing first would wait for the network's next chunk.
+    for (let next = await rows.next(); !next.done; next = await rows.next()) {
+      if (badRow) continue;
+      for (const row of next.value) {
         if (!encoder.hasHeader) {
           encoder.header(row);
           continue;
         }
-        encoder.inspect(row);
+        try {
+          encoder.inspect(row);
+        } catch (err) {
+          if (!(err instanceof DataError)) throw err;
+          // A bad value can be garbage from a damaged archive: read on (emitting nothing more) so the
+          // archive's checks run; if they fail, that error (a fresh export) wins over this one.
+          badRow = err;
+          break;
+        }
         const { number, date } = encoder;
         if (number >= previousNumber) ordered = false;
         previousNumber = number;
+        rowsThisAttempt++;
         result.read++;
         if (seen.has(number)) continue; // emitted (or filtered) by an earlier attempt of this run
         seen.add(number);
         if (start !== undefined && date < start) {
           // Newest first: once rows are well below the cursor, the rest of the export is older still.
-          if (ordered && stopBelow !== undefined && date < stopBelow) {
+          // Only after Numbers were seen going down: one row proves no order.
+          if (ordered && rowsThisAttempt >= 2 && stopBelow !== undefined && date < stopBelow) {
             result.stoppedEarly = true;
             return;
           }
@@ -185,6 +204,7 @@ async function streamExport(
         if (wait) await wait;
       }
     }
+    if (badRow) throw badRow;
   } catch (err) {
     throw csvError(err, label);
   } finally {
