@@ -152,6 +152,18 @@ describe('transient faults are retried and lose nothing', () => {
     expect(logs(r).filter((l) => /fresh export/.test(l))).toHaveLength(2);
   });
 
+  it('a plain-CSV download cut inside a row is retried from a fresh export', async () => {
+    sandbox.plainCsv = true;
+    try {
+      sandbox.fault('download', { kind: 'truncate-after', bytes: 20011 });
+      const r = await read();
+      expectComplete(r);
+      expect(logs(r).some((l) => /plain CSV\) ends (inside a quoted field|in the middle of a line).*fresh export/.test(l))).toBe(true);
+    } finally {
+      sandbox.plainCsv = false;
+    }
+  });
+
   it('a hung server: the attempt times out and the next one succeeds', async () => {
     sandbox.fault('export', { kind: 'hang' });
     sandbox.fault('download', { kind: 'hang-after', bytes: 5000 });

@@ -101,10 +101,20 @@ export async function* extractCsv(body: AsyncIterable<Uint8Array>, label: string
       if (magic.length >= 2 && magic[0] === 0x50 && magic[1] === 0x4b) {
         throw new DataError(`The export of ${label} is a ZIP archive without any file in it. Check that the survey has responses.`);
       }
-      // A plain CSV export.
+      // A plain CSV export. It has no checksum, but Hotjar quotes every field and ends the file with a
+      // line break: a body that stops inside a quote or mid-line was cut short.
       src.keepTail = false;
-      if (magic.length) yield magic;
-      for (let chunk = await src.next(); chunk; chunk = await src.next()) yield chunk;
+      let quotes = 0;
+      let last = -1;
+      for (let chunk: Buffer | undefined = magic; chunk; chunk = await src.next()) {
+        if (!chunk.length) continue;
+        for (let i = chunk.indexOf(0x22); i !== -1; i = chunk.indexOf(0x22, i + 1)) quotes++;
+        last = chunk[chunk.length - 1]!;
+        yield chunk;
+      }
+      if (last !== -1 && (quotes % 2 === 1 || last !== 0x0a)) {
+        throw new ArchiveError(`The export of ${label} (a plain CSV) ends ${quotes % 2 ? 'inside a quoted field' : 'in the middle of a line'}; the download was cut short.`);
+      }
       return;
     }
     yield* extractZipEntry(src, magic, label);
