@@ -6,8 +6,8 @@ import { errorTrace, logMessage, stateMessage, streamStatus } from './messages.j
 import type { Writer } from './writer.js';
 
 export function airbyteSink(writer: Writer, stream: string): Sink {
-  // The hot path: `data` is already JSON text; the envelope is the same bytes as
-  // JSON.stringify(recordMessage(stream, JSON.parse(data), now)).
+  // The hot path: `data` is already JSON text; the envelope is spliced around it, giving the same bytes
+  // as JSON.stringify of a RecordMessage ({type, record: {stream, data, emitted_at}}).
   const prefix = `{"type":"RECORD","record":{"stream":${JSON.stringify(stream)},"data":`;
   return {
     record: (data) => writer.writeLine(`${prefix}${data},"emitted_at":${Date.now()}}}`),

@@ -82,10 +82,6 @@ export type AirbyteMessage =
   | ConnectionStatusMessage
   | CatalogMessage;
 
-export function recordMessage(stream: string, data: JsonObject, emittedAt: number): RecordMessage {
-  return { type: 'RECORD', record: { stream, data, emitted_at: emittedAt } };
-}
-
 export function stateMessage(stream: string, streamState: JsonObject, recordCount: number): StreamStateMessage {
   return {
     type: 'STATE',
