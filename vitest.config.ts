@@ -3,9 +3,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Builds dist/ from src/ before any test runs, so end-to-end tests never run a stale build.
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Each file starts its own Hotjar stand-in on loopback; files run in parallel on the two cores.
     pool: 'forks',
   },
 });

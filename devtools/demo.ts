@@ -7,11 +7,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { HotjarSandbox } from '../src/sandbox/server.js';
-import { checkoutRow, fileDate, sampleSurveys, SAMPLE_SITE_ID, SAMPLE_SURVEYS } from '../src/sandbox/data.js';
+import { HotjarSandbox } from './stand-in/server.js';
+import { checkoutRow, fileDate, sampleSurveys, SAMPLE_SITE_ID, SAMPLE_SURVEYS } from './stand-in/data.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const cli = join(root, 'dist/src/main.js');
+const cli = join(root, 'dist/airbyte/main.js');
 const width = Math.max(80, Math.min(process.stdout.columns || 160, 220));
 
 function run(title: string, args: string[]): Promise<string[]> {
@@ -38,24 +38,42 @@ async function main(): Promise<void> {
     process.stdout.write(`Hotjar stand-in: API ${sandbox.apiUrl}, storage host ${sandbox.downloadOrigin}; files in ${dir}\n`);
     const config = join(dir, 'config.json');
     writeFileSync(config, JSON.stringify(sandbox.config(), null, 2));
-    const catalog = join(root, 'catalog/configured_catalog_incremental.json');
     await run('the connector specification', ['spec']);
     await run('log in and check that both surveys can be exported', ['check', '--config', config]);
-    await run('the stream and its schema', ['discover', '--config', config]);
-    const first = await run('first incremental read: every response, then a STATE per survey', ['read', '--config', config, '--catalog', catalog]);
-    const lastState = first.map((l) => JSON.parse(l) as { type: string; state?: unknown }).filter((m) => m.type === 'STATE').at(-1);
+    const discovered = await run("the streams, with every column of the surveys' exports", ['discover', '--config', config]);
+    // Configure what discover offers, as a platform would: both streams, incremental, append-dedup.
+    const catalogMessage = discovered.map((l) => JSON.parse(l) as { type: string; catalog?: { streams: Record<string, unknown>[] } }).find((m) => m.type === 'CATALOG');
+    const catalog = join(dir, 'configured_catalog.json');
+    writeFileSync(
+      catalog,
+      JSON.stringify({
+        streams: (catalogMessage?.catalog?.streams ?? []).map((stream) => ({
+          stream,
+          sync_mode: 'incremental',
+          destination_sync_mode: 'append_dedup',
+          cursor_field: stream['default_cursor_field'],
+          primary_key: stream['source_defined_primary_key'],
+        })),
+      }),
+    );
+    const first = await run('first incremental read of both streams: every response and answer, then a STATE per survey and stream', [
+      'read', '--config', config, '--catalog', catalog,
+    ]);
     const statePath = join(dir, 'state.json');
-    writeFileSync(statePath, JSON.stringify([lastState?.state], null, 2));
+    const states = first.map((l) => JSON.parse(l) as { type: string; state?: { stream?: { stream_descriptor?: { name?: string } } } }).filter((m) => m.type === 'STATE');
+    const lastPerStream = new Map(states.map((m) => [m.state?.stream?.stream_descriptor?.name, m.state]));
+    writeFileSync(statePath, JSON.stringify([...lastPerStream.values()], null, 2));
 
     const survey = sandbox.surveys.get(SAMPLE_SURVEYS.checkout) as { rows: string[][] };
     const top = survey.rows[0]!;
     const newer = fileDate(Date.parse(`${top[2]!.replace(' ', 'T')}Z`) + 90_000);
-    sandbox.addResponses(SAMPLE_SURVEYS.checkout, [checkoutRow(Number(top[0]) + 2, newer), checkoutRow(Number(top[0]) + 1, top[2]!)]);
-    process.stdout.write(`\n# Two new responses arrive in survey ${SAMPLE_SURVEYS.checkout} (one in the same second as the cursor).\n`);
-    await run('second read from the saved state: the new responses plus the cursor\'s own second (inclusive)', [
+    const older = fileDate(Date.parse(`${top[2]!.replace(' ', 'T')}Z`) - 86_400_000);
+    sandbox.addResponses(SAMPLE_SURVEYS.checkout, [checkoutRow(Number(top[0]) + 2, newer), checkoutRow(Number(top[0]) + 1, older)]);
+    process.stdout.write(`\n# Two new responses arrive in survey ${SAMPLE_SURVEYS.checkout}: one new, one submitted a day earlier but delivered late.\n`);
+    await run('second read from the saved state: exactly the two new responses (by Number), nothing repeated', [
       'read', '--config', config, '--catalog', catalog, '--state', statePath,
     ]);
-    process.stdout.write('\nTry it by hand: `node dist/src/main.js sandbox` starts the stand-in on port 18080, which integration_tests/sample_config.json points at.\n');
+    process.stdout.write('\nTry it by hand: `npm run sandbox` starts the stand-in on port 18080, which integration_tests/sample_config.json points at.\n');
   } finally {
     await sandbox.stop();
   }

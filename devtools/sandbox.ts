@@ -1,18 +1,34 @@
-/** `source-hotjar sandbox`: runs the Hotjar stand-in with the sample surveys until SIGINT/SIGTERM. */
+/**
+ * `npm run sandbox`: runs the Hotjar stand-in with the sample surveys until SIGINT/SIGTERM.
+ *   --host ADDR (default 127.0.0.1; downloads are served on the next loopback address)
+ *   --port N (default 18080, which integration_tests/sample_config.json expects; 0: any free port)
+ *   --config-out FILE (write a ready connector config for the stand-in)
+ */
 import { writeFileSync } from 'node:fs';
-import type { Command } from '../commands/context.js';
-import { sampleSurveys, SAMPLE_SITE_ID } from './data.js';
-import { HotjarSandbox } from './server.js';
+import { parseArgs } from 'node:util';
+import { sampleSurveys, SAMPLE_SITE_ID } from './stand-in/data.js';
+import { HotjarSandbox } from './stand-in/server.js';
 
-export const sandboxCommand: Command<{ host: string; port: number; configOut?: string }> = async ({ signal }, args) => {
-  const sandbox = await new HotjarSandbox({ host: args.host, port: args.port, siteId: SAMPLE_SITE_ID, surveys: sampleSurveys() }).start();
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '18080' }, 'config-out': { type: 'string' } },
+  });
+  const sandbox = await new HotjarSandbox({ host: values.host, port: Number(values.port), siteId: SAMPLE_SITE_ID, surveys: sampleSurveys() }).start();
   const config = sandbox.config();
-  if (args.configOut) writeFileSync(args.configOut, `${JSON.stringify(config, null, 2)}\n`);
+  const out = values['config-out'];
+  if (out) writeFileSync(out, `${JSON.stringify(config, null, 2)}\n`);
   process.stderr.write(
     `Hotjar stand-in: API ${sandbox.apiUrl}, downloads ${sandbox.downloadOrigin}\n` +
-      `A connector config for it${args.configOut ? ` was written to ${args.configOut}` : ''}:\n${JSON.stringify(config, null, 2)}\nStop with Ctrl-C.\n`,
+      `A connector config for it${out ? ` was written to ${out}` : ''}:\n${JSON.stringify(config, null, 2)}\nStop with Ctrl-C.\n`,
   );
-  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   await sandbox.stop();
-  return 0;
-};
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`sandbox failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

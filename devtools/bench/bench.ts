@@ -12,26 +12,26 @@ import { once } from 'node:events';
 import { closeSync, cpSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { HotjarSandbox, type RequestLog } from '../src/sandbox/server.js';
+import { HotjarSandbox, type RequestLog } from '../stand-in/server.js';
 import { ensureExport, type ExportFiles } from './generate.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
+const ROOT = resolve(import.meta.dirname, '../../..'); // built to .devtools/devtools/bench/
 const BENCH_DIR = join(ROOT, '.bench');
 const RUN_DIR = join(BENCH_DIR, 'run');
 /**
  * Others may rebuild dist/ while the bench runs: the connector is run from a copy taken at start
- * (dist/src, spec.json, catalog/, package.json), so every measurement sees the same build. Its
+ * (dist/, spec.json, catalog/, package.json), so every measurement sees the same build. Its
  * node_modules resolve up the tree to the repository's.
  */
 const SNAPSHOT = join(BENCH_DIR, 'snapshot');
-const CLI = join(SNAPSHOT, 'dist/src/main.js');
+const CLI = join(SNAPSHOT, 'dist/airbyte/main.js');
 /** Run the connector as its bin and the Docker image do: with the Node flags of main.js's shebang. */
 function cliArgs(...rest: string[]): string[] {
   const shebang = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
   const flags = /^#!\/usr\/bin\/env -S node (.*)$/.exec(shebang)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
   return [...flags, CLI, ...rest];
 }
-const CEILING = join(ROOT, 'dist/bench/ceiling.js');
+const CEILING = join(ROOT, '.devtools/devtools/bench/ceiling.js');
 const GNU_TIME = '/usr/bin/time';
 const STREAM = 'survey_responses';
 const MB = 1e6;
@@ -367,7 +367,7 @@ async function ceilingRun(exp: ExportFiles): Promise<Throughput & { innerMs?: nu
   const t: Throughput & { innerMs?: number; rowsSeen?: number } = throughput(exp, r);
   try {
     const inner = JSON.parse(r.scanner.others[0] ?? '{}') as { rows?: number; ms?: number };
-    t.rowsSeen = inner.rows;
+    if (inner.rows !== undefined) t.rowsSeen = inner.rows;
     if (inner.ms !== undefined) t.innerMs = round(inner.ms);
     if (inner.rows !== exp.rows) {
       t.ok = false;
@@ -594,11 +594,11 @@ function label(n: number): string {
 
 /** Copies the built connector to SNAPSHOT; returns a fingerprint of what is measured. */
 function snapshotConnector(): { gitHead: string; srcDirty: boolean; distSha256: string } {
-  const dist = join(ROOT, 'dist/src');
-  if (!existsSync(join(dist, 'main.js'))) throw new Error(`${dist}/main.js is missing: run npm run build first`);
+  const dist = join(ROOT, 'dist');
+  if (!existsSync(join(dist, 'airbyte/main.js'))) throw new Error(`${dist}/airbyte/main.js is missing: run npm run build first`);
   rmSync(SNAPSHOT, { recursive: true, force: true });
   mkdirSync(SNAPSHOT, { recursive: true });
-  cpSync(dist, join(SNAPSHOT, 'dist/src'), { recursive: true });
+  cpSync(dist, join(SNAPSHOT, 'dist'), { recursive: true });
   for (const f of ['spec.json', 'package.json', 'catalog']) if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(SNAPSHOT, f), { recursive: true });
   const hash = createHash('sha256');
   const walk = (dir: string): void => {
@@ -608,7 +608,7 @@ function snapshotConnector(): { gitHead: string; srcDirty: boolean; distSha256: 
       else hash.update(p.slice(SNAPSHOT.length)).update(readFileSync(p));
     }
   };
-  walk(join(SNAPSHOT, 'dist/src'));
+  walk(join(SNAPSHOT, 'dist'));
   const git = (...args: string[]): string => {
     try {
       return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -644,7 +644,7 @@ async function main(): Promise<void> {
     loadAvgAtEnd: [] as number[],
   };
   log(`machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}; sizes: ${sizes.map(label).join(', ')}`);
-  log(`connector: git ${build.gitHead}${build.srcDirty ? ' + uncommitted src/ changes' : ''}, dist/src sha256 ${build.distSha256} (run from ${SNAPSHOT})`);
+  log(`connector: git ${build.gitHead}${build.srcDirty ? ' + uncommitted src/ changes' : ''}, dist sha256 ${build.distSha256} (run from ${SNAPSHOT})`);
 
   const exports = new Map<number, ExportFiles>();
   for (const n of sizes) {
@@ -717,7 +717,7 @@ async function main(): Promise<void> {
   lines.push('');
   lines.push(`== source-hotjar bench — ${new Date().toISOString()} ==`);
   lines.push(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, node ${machine.node}, ${machine.os}`);
-  lines.push(`connector measured: git ${build.gitHead}${build.srcDirty ? ' + uncommitted src/ changes' : ''}, dist/src sha256 ${build.distSha256}`);
+  lines.push(`connector measured: git ${build.gitHead}${build.srcDirty ? ' + uncommitted src/ changes' : ''}, dist sha256 ${build.distSha256}`);
   lines.push(`load average (1/5/15 min) at start ${machine.loadAvgAtStart.join(' ')}, at end ${machine.loadAvgAtEnd.join(' ')} (other work on the machine skews timings)`);
   for (const n of sizes) {
     const s = perSize.get(n)!;

@@ -1,31 +1,35 @@
 /**
- * check: validate the config, log in, and ask for each survey's export. Every failure is a
- * CONNECTION_STATUS FAILED with a message that says what to fix; the exit code is 0 either way.
+ * check: validate the config, log in, and ask for each survey's export. What the user must fix (bad
+ * config, refused login, unknown survey or site) is CONNECTION_STATUS FAILED with exit 0; an outage
+ * (after retries) or anything unexpected is thrown, and becomes a TRACE error with exit 1.
  */
-import { toConnectorError } from '../errors.js';
+import { loadConfig } from '../core/config.js';
+import { ConfigError } from '../core/errors.js';
 import { connect } from '../hotjar/connect.js';
-import { parseConfig, readJsonFile } from '../protocol/inputs.js';
-import { connectionStatus, logMessage } from '../protocol/messages.js';
-import type { Command } from './context.js';
+import { connectionStatus, logMessage } from './messages.js';
+import type { AirbyteContext } from './context.js';
 
-export const check: Command<{ config: string }> = async ({ writer, signal }, args) => {
-  let http: { close(): Promise<void> } | undefined;
+export async function check({ writer, signal }: AirbyteContext, configPath: string): Promise<number> {
+  let config;
   try {
-    const config = parseConfig(readJsonFile(args.config, 'config'), args.config);
-    const conn = connect(config, (m) => void writer.write(logMessage('WARN', m)), signal);
-    http = conn.http;
-    await conn.client.login();
-    for (const surveyId of config.survey_ids) await conn.client.exportDownloadUrl(surveyId);
+    config = loadConfig(configPath);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    await writer.write(connectionStatus('FAILED', err.message));
+    return 0;
+  }
+  const source = connect(config, (m) => void writer.write(logMessage('WARN', m)), signal);
+  try {
+    await source.verify(config.survey_ids);
+    const ids = config.survey_ids;
     await writer.write(
-      connectionStatus(
-        'SUCCEEDED',
-        `Logged in to Hotjar as ${config.email}; survey${config.survey_ids.length > 1 ? 's' : ''} ${config.survey_ids.join(', ')} of site ${config.site_id} can be exported.`,
-      ),
+      connectionStatus('SUCCEEDED', `Logged in to Hotjar as ${config.email}; survey${ids.length > 1 ? 's' : ''} ${ids.join(', ')} of site ${config.site_id} can be exported.`),
     );
   } catch (err) {
-    await writer.write(connectionStatus('FAILED', toConnectorError(err).message));
+    if (!(err instanceof ConfigError)) throw err;
+    await writer.write(connectionStatus('FAILED', err.message));
   } finally {
-    await http?.close();
+    await source.close();
   }
   return 0;
-};
+}

@@ -1,10 +1,4 @@
-/** What every command gets from the entry point. */
-import type { Writer } from '../protocol/writer.js';
+import type { RunContext } from '../core/process.js';
+import type { AirbyteMessage } from './messages.js';
 
-export interface CommandContext {
-  writer: Writer;
-  signal: AbortSignal;
-}
-
-/** A command resolves to the process exit code. */
-export type Command<A> = (ctx: CommandContext, args: A) => Promise<number>;
+export type AirbyteContext = RunContext<AirbyteMessage>;

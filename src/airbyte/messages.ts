@@ -1,13 +1,18 @@
 /**
- * Airbyte protocol message types (the subset this source emits) and their builders.
- * Shapes follow airbyte_protocol.yaml v0.3.x; every builder sets the payload that matches `type`.
+ * Airbyte protocol messages (the subset this source emits, airbyte_protocol v0.3.x) and a typed builder
+ * for each kind. The writer accepts only `AirbyteMessage`, so a misspelt type does not compile; records
+ * take the hot path through `recordLine`, which splices pre-encoded data into the same bytes
+ * JSON.stringify would give.
  */
-import { ConnectorError, toConnectorError, type FailureType } from '../errors.js';
-import { mask } from './secrets.js';
+import type { FailureType, ConnectorError } from '../core/errors.js';
+import { toConnectorError } from '../core/errors.js';
+import type { JsonObject } from '../core/json.js';
+import { mask } from '../core/secrets.js';
+import { asEncodedLine, type EncodedLine } from '../core/writer.js';
+import type { StreamStatus } from '../streams/driver.js';
 
-export type JsonObject = { [key: string]: unknown };
+export const PROTOCOL_VERSION = '0.2.0';
 export type LogLevel = 'FATAL' | 'ERROR' | 'WARN' | 'INFO' | 'DEBUG' | 'TRACE';
-export type StreamStatus = 'STARTED' | 'RUNNING' | 'COMPLETE' | 'INCOMPLETE';
 
 export interface StreamDescriptor {
   name: string;
@@ -19,7 +24,7 @@ export interface RecordMessage {
   record: { stream: string; data: JsonObject; emitted_at: number };
 }
 
-export interface StreamStateMessage {
+export interface StateMessage {
   type: 'STATE';
   state: {
     type: 'STREAM';
@@ -30,7 +35,7 @@ export interface StreamStateMessage {
 
 export interface LogMessage {
   type: 'LOG';
-  log: { level: LogLevel; message: string; stack_trace?: string };
+  log: { level: LogLevel; message: string };
 }
 
 export interface ErrorTraceMessage {
@@ -59,7 +64,12 @@ export interface StreamStatusTraceMessage {
 
 export interface SpecMessage {
   type: 'SPEC';
-  spec: JsonObject & { connectionSpecification: JsonObject };
+  spec: {
+    documentationUrl: string;
+    connectionSpecification: JsonObject;
+    supportsIncremental: boolean;
+    protocol_version: string;
+  };
 }
 
 export interface ConnectionStatusMessage {
@@ -67,14 +77,25 @@ export interface ConnectionStatusMessage {
   connectionStatus: { status: 'SUCCEEDED' | 'FAILED'; message?: string };
 }
 
+export interface AirbyteStream {
+  name: string;
+  description?: string;
+  json_schema: JsonObject;
+  supported_sync_modes: ('full_refresh' | 'incremental')[];
+  source_defined_cursor: boolean;
+  default_cursor_field: string[];
+  source_defined_primary_key: string[][];
+  is_resumable: boolean;
+}
+
 export interface CatalogMessage {
   type: 'CATALOG';
-  catalog: { streams: JsonObject[] };
+  catalog: { streams: AirbyteStream[] };
 }
 
 export type AirbyteMessage =
   | RecordMessage
-  | StreamStateMessage
+  | StateMessage
   | LogMessage
   | ErrorTraceMessage
   | StreamStatusTraceMessage
@@ -82,14 +103,16 @@ export type AirbyteMessage =
   | ConnectionStatusMessage
   | CatalogMessage;
 
-export function stateMessage(stream: string, streamState: JsonObject, recordCount: number): StreamStateMessage {
+/** A RECORD line from the data object's JSON text (the hot path): same bytes as JSON.stringify(RecordMessage). */
+export function recordEncoder(stream: string): (data: string) => EncodedLine {
+  const prefix = `{"type":"RECORD","record":{"stream":${JSON.stringify(stream)},"data":`;
+  return (data) => asEncodedLine(`${prefix}${data},"emitted_at":${Date.now()}}}`);
+}
+
+export function stateMessage(stream: string, streamState: JsonObject, recordCount: number): StateMessage {
   return {
     type: 'STATE',
-    state: {
-      type: 'STREAM',
-      stream: { stream_descriptor: { name: stream }, stream_state: streamState },
-      sourceStats: { recordCount },
-    },
+    state: { type: 'STREAM', stream: { stream_descriptor: { name: stream }, stream_state: streamState }, sourceStats: { recordCount } },
   };
 }
 
@@ -98,16 +121,13 @@ export function logMessage(level: LogLevel, message: string): LogMessage {
 }
 
 export function streamStatus(stream: string, status: StreamStatus): StreamStatusTraceMessage {
-  return {
-    type: 'TRACE',
-    trace: { type: 'STREAM_STATUS', emitted_at: Date.now(), stream_status: { stream_descriptor: { name: stream }, status } },
-  };
+  return { type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: Date.now(), stream_status: { stream_descriptor: { name: stream }, status } } };
 }
 
-/** Describes the causes of an error (cause chain), masked, for internal_message. */
-function describeCauses(err: unknown): string | undefined {
+/** The causes of an error (cause chain), masked, for internal_message. */
+function describeCauses(err: Error): string | undefined {
   const parts: string[] = [];
-  let cause = err instanceof Error ? err.cause : undefined;
+  let cause: unknown = err.cause;
   for (let depth = 0; cause !== undefined && depth < 5; depth++) {
     if (cause instanceof Error) {
       const code = (cause as NodeJS.ErrnoException).code;
@@ -123,15 +143,11 @@ function describeCauses(err: unknown): string | undefined {
 
 export function errorTrace(err: unknown, stream?: string): ErrorTraceMessage {
   const error: ConnectorError = toConnectorError(err);
-  const internal = describeCauses(error);
   const trace: ErrorTraceMessage = {
     type: 'TRACE',
-    trace: {
-      type: 'ERROR',
-      emitted_at: Date.now(),
-      error: { message: mask(error.message), failure_type: error.failureType },
-    },
+    trace: { type: 'ERROR', emitted_at: Date.now(), error: { message: mask(error.message), failure_type: error.failureType } },
   };
+  const internal = describeCauses(error);
   if (internal) trace.trace.error.internal_message = internal;
   if (error.stack) trace.trace.error.stack_trace = mask(error.stack);
   if (stream) trace.trace.error.stream_descriptor = { name: stream };
@@ -142,4 +158,12 @@ export function connectionStatus(status: 'SUCCEEDED' | 'FAILED', message?: strin
   const msg: ConnectionStatusMessage = { type: 'CONNECTION_STATUS', connectionStatus: { status } };
   if (message !== undefined) msg.connectionStatus.message = mask(message);
   return msg;
+}
+
+export function specMessage(spec: SpecMessage['spec']): SpecMessage {
+  return { type: 'SPEC', spec };
+}
+
+export function catalogMessage(streams: AirbyteStream[]): CatalogMessage {
+  return { type: 'CATALOG', catalog: { streams } };
 }

@@ -1,49 +1,55 @@
-/** read: the selected streams' records, state and status, as Airbyte messages. */
+/** read: the selected streams' records, state and statuses, as Airbyte messages, from the one driver. */
+import { loadConfig } from '../core/config.js';
+import { readJsonFile } from '../core/json.js';
 import { connect } from '../hotjar/connect.js';
-import { airbyteSink } from '../protocol/airbyte-sink.js';
-import { parseCatalog, parseConfig, readJsonFile } from '../protocol/inputs.js';
-import { logMessage } from '../protocol/messages.js';
-import { STREAM_NAME } from '../stream/schema.js';
-import { materialise, parseState } from '../stream/state.js';
-import { readSurveyResponses } from '../stream/survey-responses.js';
-import type { Command } from './context.js';
+import { STREAM_NAMES, streamByName } from '../streams/catalog.js';
+import { readStreams, type ReadSink, type StreamPlan } from '../streams/driver.js';
+import { EMPTY_STATE } from '../streams/state.js';
+import { parseConfiguredCatalog } from './catalog.js';
+import type { AirbyteContext } from './context.js';
+import { errorTrace, logMessage, recordEncoder, stateMessage, streamStatus } from './messages.js';
+import { parseStateFile } from '../streams/state-file.js';
 
-export const read: Command<{ config: string; catalog: string; state?: string }> = async ({ writer, signal }, args) => {
-  const config = parseConfig(readJsonFile(args.config, 'config'), args.config);
-  const streams = parseCatalog(readJsonFile(args.catalog, 'catalog'), [STREAM_NAME], args.catalog);
-  const rawState = args.state === undefined ? undefined : readJsonFile(args.state, 'state', true);
-  const cursors = materialise(parseState(rawState, STREAM_NAME), config.survey_ids);
-  const selected = streams.find((s) => s.name === STREAM_NAME);
-  if (!selected) {
-    await writer.write(logMessage('WARN', `The catalog selects no stream of this source (${STREAM_NAME}); nothing to read.`));
+export interface ReadArgs {
+  config: string;
+  catalog: string;
+  state?: string | undefined;
+}
+
+export async function read({ writer, signal }: AirbyteContext, args: ReadArgs): Promise<number> {
+  const config = loadConfig(args.config);
+  const configured = parseConfiguredCatalog(readJsonFile(args.catalog, 'catalog'), STREAM_NAMES, args.catalog);
+  const rawState = args.state === undefined ? undefined : readJsonFile(args.state, 'state', { allowEmpty: true });
+  const states = parseStateFile(rawState, STREAM_NAMES);
+  const plans: StreamPlan[] = [];
+  for (const c of configured) {
+    const definition = streamByName(c.name);
+    if (definition) plans.push({ definition, incremental: c.incremental, state: states.get(c.name) ?? EMPTY_STATE, declared: definition.declaresColumns ? c.declared : undefined });
+  }
+  if (plans.length === 0) {
+    await writer.write(logMessage('WARN', `The catalog selects no stream of this source (${STREAM_NAMES.join(', ')}); nothing to read.`));
     return 0;
   }
-  const { client, http } = connect(config, (m) => void writer.write(logMessage('WARN', m)), signal);
+  const sink: ReadSink = {
+    log: (level, message) => void writer.write(logMessage(level, message)),
+    stream: (name) => {
+      const line = recordEncoder(name);
+      return {
+        record: (data) => writer.writeLine(line(data)),
+        state: (blob, count) => writer.write(stateMessage(name, blob, count)),
+        status: (status) => writer.write(streamStatus(name, status)),
+        failed: (error) => writer.write(errorTrace(error, name)),
+      };
+    },
+  };
+  const source = connect(config, (m) => sink.log('WARN', m), signal);
   try {
-    const result = await readSurveyResponses(
-      client,
-      {
-        siteId: config.site_id,
-        surveyIds: config.survey_ids,
-        incremental: selected.syncMode === 'incremental',
-        startDate: config.start_date,
-        cursors,
-        maxAttempts: config.max_attempts,
-        signal,
-      },
-      airbyteSink(writer, STREAM_NAME),
-    );
-    if (result.failures.length) {
-      await writer.write(
-        logMessage(
-          'ERROR',
-          `${result.failures.length} of ${config.survey_ids.length} surveys failed (${result.failures.map((f) => f.surveyId).join(', ')}); their cursors did not move. The others were read and their state saved.`,
-        ),
-      );
-      return 1;
-    }
-    return 0;
+    const result = await readStreams(source, { siteId: config.site_id, surveyIds: config.survey_ids, startDate: config.start_date, streams: plans }, sink, signal);
+    if (result.failures.length === 0) return 0;
+    const ids = result.failures.map((f) => f.surveyId).join(', ');
+    sink.log('ERROR', `${result.failures.length} of ${config.survey_ids.length} surveys failed (${ids}); their positions did not move. The others were read and their state saved.`);
+    return 1;
   } finally {
-    await http.close();
+    await source.close();
   }
-};
+}

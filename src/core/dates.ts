@@ -1,28 +1,48 @@
 /**
- * The cursor: a response's `Date Submitted` in the form records carry it, `YYYY-MM-DDTHH:MM:SS` (no zone,
- * as in Hotjar's file, taken as UTC). In that form, string order is time order.
+ * The one date normaliser. Every date the connector compares is in "cursor form",
+ * `YYYY-MM-DDTHH:MM:SS` in UTC without a zone (as Hotjar's file gives `Date Submitted`, taken as UTC).
+ * In that form string order is time order, so cursors compare as strings. Only years 1970–9999 are
+ * accepted: a later year has no four-digit form and would sort before every real date.
  */
-export const CURSOR_FIELD = 'Date Submitted';
-
 const CURSOR_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/;
+const INPUT_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+export const MIN_YEAR = 1970;
+export const MAX_YEAR = 9999;
 
 /**
- * Normalises a date or date-time to the cursor form, or returns undefined when it is not one.
- * Accepts `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS`, ISO 8601 with `T`, fractions and a zone (converted to UTC).
+ * A date or date-time from a config or state file in cursor form, or undefined when it is not one:
+ * `YYYY-MM-DD` (midnight), `YYYY-MM-DD HH:MM[:SS]`, ISO 8601 with `T`, fractions (dropped) and a zone
+ * (converted to UTC; none means UTC). The calendar date must exist and the UTC year be 1970–9999.
  */
 export function toCursor(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
-  const text = value.trim();
-  if (CURSOR_RE.test(text) && validCalendar(text)) return text;
-  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(?::(\d{2})(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(text);
+  const m = INPUT_RE.exec(value.trim());
   if (!m) return undefined;
-  const [, date, hm, sec, frac, zone] = m;
-  const local = `${date}T${hm ?? '00:00'}:${sec ?? '00'}${frac ?? ''}`;
+  const [, y, mo, d, h = '00', mi = '00', s = '00', , zone] = m;
+  const local = `${y}-${mo}-${d}T${h}:${mi}:${s}`;
   if (!validCalendar(local)) return undefined;
-  const zoneIso = zone === undefined ? 'Z' : zone === 'Z' ? 'Z' : zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
-  const ms = Date.parse(local + zoneIso);
-  if (Number.isNaN(ms)) return undefined;
-  return new Date(ms).toISOString().slice(0, 19);
+  const offsetMin = zone === undefined || zone === 'Z' ? 0 : zoneMinutes(zone);
+  if (offsetMin === undefined) return undefined;
+  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) - offsetMin * 60_000;
+  return fromMs(ms);
+}
+
+/** Milliseconds since the epoch in cursor form, or undefined outside years 1970–9999. */
+export function fromMs(ms: number): string | undefined {
+  if (!Number.isFinite(ms)) return undefined;
+  const date = new Date(ms);
+  const year = date.getUTCFullYear();
+  if (year < MIN_YEAR || year > MAX_YEAR) return undefined;
+  return date.toISOString().slice(0, 19);
+}
+
+function zoneMinutes(zone: string): number | undefined {
+  const m = /^([+-])(\d{2}):?(\d{2})$/.exec(zone);
+  if (!m) return undefined;
+  const hours = Number(m[2]);
+  const minutes = Number(m[3]);
+  if (hours > 23 || minutes > 59) return undefined;
+  return (m[1] === '-' ? -1 : 1) * (hours * 60 + minutes);
 }
 
 function validCalendar(text: string): boolean {
@@ -32,9 +52,8 @@ function validCalendar(text: string): boolean {
   const h = Number(text.slice(11, 13));
   const mi = Number(text.slice(14, 16));
   const s = Number(text.slice(17, 19));
-  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return false;
-  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
-  return d <= days;
+  if (y < MIN_YEAR || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return false;
+  return d <= new Date(Date.UTC(y, mo, 0)).getUTCDate();
 }
 
 /** The later of two cursors; undefined counts as "no cursor". */
@@ -44,29 +63,27 @@ export function maxCursor(a: string | undefined, b: string | undefined): string 
   return a >= b ? a : b;
 }
 
-/** Calendar days already checked: rows come sorted, so the day part rarely changes (hot path). */
-let lastGoodDay = '';
+/**
+ * Parses `Date Submitted` cells (`YYYY-MM-DD HH:MM:SS`) on the hot path. Rows come sorted, so the
+ * day part rarely changes: a day once checked is remembered, and then only the time of day is checked.
+ */
+export class FileDateParser {
+  private lastGoodDay = '';
 
-/** A response's `Date Submitted` from the file (`YYYY-MM-DD HH:MM:SS`) in cursor form, or undefined. */
-export function fileDateToCursor(value: string): string | undefined {
-  if (value.length !== 19) return undefined;
-  const sep = value.charCodeAt(10);
-  if (sep !== 32 && sep !== 84) return undefined;
-  const out = sep === 32 ? `${value.slice(0, 10)}T${value.slice(11)}` : value;
-  if (!CURSOR_RE.test(out)) return undefined;
-  const day = out.slice(0, 10);
-  if (day === lastGoodDay) {
-    // Same day as the row before: only the time of day needs checking.
-    return out.charCodeAt(11) > 50 || (out.charCodeAt(11) === 50 && out.charCodeAt(12) > 51) || out.charCodeAt(14) > 53 || out.charCodeAt(17) > 53
-      ? undefined
-      : out;
+  /** The cell in cursor form, or undefined when it is not a real date-time of years 1970–9999. */
+  parse(value: string): string | undefined {
+    if (value.length !== 19) return undefined;
+    const sep = value.charCodeAt(10);
+    if (sep !== 32 && sep !== 84) return undefined;
+    const out = sep === 32 ? `${value.slice(0, 10)}T${value.slice(11)}` : value;
+    if (!CURSOR_RE.test(out)) return undefined;
+    const day = out.slice(0, 10);
+    if (day === this.lastGoodDay) {
+      const hourTooBig = out.charCodeAt(11) > 50 || (out.charCodeAt(11) === 50 && out.charCodeAt(12) > 51);
+      return hourTooBig || out.charCodeAt(14) > 53 || out.charCodeAt(17) > 53 ? undefined : out;
+    }
+    if (!validCalendar(out)) return undefined;
+    this.lastGoodDay = day;
+    return out;
   }
-  if (!validCalendar(out)) return undefined;
-  lastGoodDay = day;
-  return out;
-}
-
-/** The cursor `seconds` earlier (for the safety window of the early stop). */
-export function cursorMinusSeconds(cursor: string, seconds: number): string {
-  return new Date(Date.parse(`${cursor}Z`) - seconds * 1000).toISOString().slice(0, 19);
 }

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 
-/** The package root (holds spec.json and catalog/), both from src/ under vitest and from dist/src/ when built. */
-const here = fileURLToPath(new URL('.', import.meta.url));
-export const packageRoot = here.includes('/dist/src/') || here.endsWith('/dist/src/')
-  ? fileURLToPath(new URL('../../', import.meta.url))
-  : fileURLToPath(new URL('../', import.meta.url));
+/**
+ * The package root (holds spec.json and catalog/). Source files live in src/<layer>/ and build output
+ * mirrors them in dist/<layer>/, so the root is two levels up from either.
+ */
+export const packageRoot = fileURLToPath(new URL('../../', import.meta.url));

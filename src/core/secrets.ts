@@ -1,9 +1,13 @@
 /**
- * Secret masking. Every value that must never be printed (the password, every cookie value taken from
- * Set-Cookie, the X-Acc value, the login access_key, the signed part of a download URL) is registered
- * here as soon as it is known; every LOG, TRACE and CONNECTION_STATUS message and every line on stderr
- * passes through `mask` before it is written. RECORD messages (survey data) are not scanned: they are
- * the user's data, and scanning every row would cost throughput for no gain.
+ * Secret masking. Every value that must never be printed (password, client secret, tokens, every
+ * cookie value taken from Set-Cookie, X-Acc, the login access_key, each query value of a signed URL) is
+ * registered here as soon as it is known; every LOG, TRACE, CONNECTION_STATUS message and every line on
+ * stderr passes through `mask` before it is written, and text from a server is masked BEFORE it is
+ * shortened or its whitespace collapsed (`snippet`), so a cut can never expose part of a secret.
+ *
+ * Each secret is masked in every form it may be printed in: raw, JSON-escaped, URL-encoded (upper- and
+ * lower-case hex, `+` for spaces) and with its whitespace collapsed. Short secrets are masked too, even a
+ * single character, at the price of masking innocent text. RECORD messages (survey data) are not scanned.
  */
 const MASK = '**********';
 const secrets = new Set<string>();
@@ -13,13 +17,30 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** The forms a secret may take when some system prints it. */
+export function secretForms(text: string): string[] {
+  const encoded = encodeURIComponent(text);
+  const lowerHex = encoded.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
+  const forms = new Set([
+    text,
+    JSON.stringify(text).slice(1, -1),
+    encoded,
+    lowerHex,
+    encoded.replace(/%20/g, '+'),
+    lowerHex.replace(/%20/g, '+'),
+    new URLSearchParams({ v: text }).toString().slice(2),
+    text.replace(/\s+/g, ' '),
+    text.replace(/\s+/g, ' ').trim(),
+  ]);
+  forms.delete('');
+  return [...forms];
+}
+
 export function addSecret(value: unknown): void {
   if (typeof value !== 'string' && typeof value !== 'number') return;
   const text = String(value);
-  // Very short values (e.g. "1") would mask innocent text everywhere and protect nothing.
-  if (text.length < 4) return;
-  const forms = [text, JSON.stringify(text).slice(1, -1), encodeURIComponent(text)];
-  for (const form of forms) secrets.add(form);
+  if (text.length === 0) return;
+  for (const form of secretForms(text)) secrets.add(form);
   pattern = undefined;
 }
 
@@ -27,12 +48,18 @@ export function mask(text: string): string {
   if (secrets.size === 0) return text;
   if (!pattern) {
     const sorted = [...secrets].sort((a, b) => b.length - a.length).map(escapeRegExp);
-    pattern = new RegExp(sorted.join('|'), 'g');
+    pattern = new RegExp(sorted.join('|'), 'gi');
   }
   return text.replace(pattern, MASK);
 }
 
-/** For tests and for one process serving several runs (the Singer and Airbyte entry points share it). */
+/** Server text for a message: masked, then whitespace-collapsed and masked again, then shortened. */
+export function snippet(text: string, max = 200): string {
+  const collapsed = mask(mask(text).replace(/\s+/g, ' ').trim());
+  return collapsed.length > max ? `${collapsed.slice(0, max)}…` : collapsed;
+}
+
+/** For tests and for one process serving several runs. */
 export function clearSecrets(): void {
   secrets.clear();
   pattern = undefined;

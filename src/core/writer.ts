@@ -4,24 +4,37 @@
  * awaits, so a slow reader slows the download instead of growing memory. A reader that closes the pipe
  * (EPIPE, e.g. `| head -1`) ends the process quietly through `onClosed`.
  *
- * Only whole lines are ever handed to the stream, so a stop (signal) between two writes never leaves a
- * partial JSON line.
+ * Typed: a Writer<M> accepts only messages of its protocol's union M (a misspelt `type` does not
+ * compile). The record hot path hands over pre-encoded lines, which only a protocol's own typed
+ * encoder can make (`EncodedLine` is a branded string).
+ *
+ * Only whole lines are ever handed to the stream. On a stop, `seal()` refuses further producer writes,
+ * so the last lines (a final status) can be written and flushed before the process exits.
  */
 import type { Writable } from 'node:stream';
-import type { AirbyteMessage } from './messages.js';
 
 const CHUNK_CHARS = 64 * 1024;
+
+declare const encoded: unique symbol;
+/** One message already serialised as JSON (no newline), by a protocol's typed encoder. */
+export type EncodedLine = string & { readonly [encoded]: true };
+
+/** For the protocol layers' typed encoders only: marks a string they built as one JSON message. */
+export function asEncodedLine(json: string): EncodedLine {
+  return json as EncodedLine;
+}
 
 export interface WriterOptions {
   /** Called once when the reader has gone away (EPIPE or stream destroyed). */
   onClosed?: () => void;
 }
 
-export class Writer {
+export class Writer<M extends { type: string }> {
   private pending = '';
   private scheduled = false;
   private blocked: Promise<void> | undefined;
   private closedFlag = false;
+  private sealed = false;
 
   constructor(
     private readonly out: Writable,
@@ -38,13 +51,36 @@ export class Writer {
   }
 
   /** Queue one message. Returns a promise only when the caller must wait (backpressure). */
-  write(message: AirbyteMessage | object): Promise<void> | undefined {
-    return this.writeLine(JSON.stringify(message));
+  write(message: M): Promise<void> | undefined {
+    if (this.closedFlag) return undefined;
+    const wait = this.queue(JSON.stringify(message));
+    return this.sealed ? undefined : wait;
   }
 
-  /** Queue one already-serialised JSON line (no newline). */
-  writeLine(line: string): Promise<void> | undefined {
-    if (this.closedFlag) return undefined;
+  /** Queue one pre-encoded message (the record hot path). Dropped once the writer is sealed. */
+  writeLine(line: EncodedLine): Promise<void> | undefined {
+    if (this.closedFlag || this.sealed) return undefined;
+    return this.queue(line);
+  }
+
+  /**
+   * On a stop (signal): records are no longer accepted, and producers waiting on backpressure are let
+   * go so they can unwind; typed messages (a final stream status, a TRACE) are still written, after
+   * what is pending, so stdout ends on whole lines that say how the run ended.
+   */
+  seal(): void {
+    if (this.sealed) return;
+    this.sealed = true;
+    this.release?.();
+  }
+
+  get isSealed(): boolean {
+    return this.sealed;
+  }
+
+  private release: (() => void) | undefined;
+
+  private queue(line: string): Promise<void> | undefined {
     this.pending += line + '\n';
     if (this.pending.length >= CHUNK_CHARS) return this.flush();
     if (!this.scheduled) {
@@ -84,8 +120,10 @@ export class Writer {
           this.out.off('close', done);
           this.out.off('error', done);
           this.blocked = undefined;
+          this.release = undefined;
           resolve();
         };
+        this.release = resolve;
         this.out.on('drain', done);
         this.out.on('close', done);
         this.out.on('error', done);
@@ -94,10 +132,20 @@ export class Writer {
     return this.blocked;
   }
 
-  /** Flush everything and wait until the stream has taken it. */
+  /** Flush everything and wait until the stream has handed it all to the OS (or the reader went away). */
   async end(): Promise<void> {
-    await this.flush();
-    while (this.blocked) await this.blocked;
+    void this.flush();
+    if (this.closedFlag || this.out.writableLength === 0) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        if (this.out.writableLength > 0 && !this.out.destroyed) return;
+        this.out.off('drain', done);
+        this.out.off('close', done);
+        resolve();
+      };
+      this.out.on('drain', done);
+      this.out.on('close', done);
+    });
   }
 
   private markClosed(): void {

@@ -1,18 +1,30 @@
 /**
- * tap-hotjar: the connector as a Singer tap. Same config, same core (readSurveyResponses), Singer
- * messages on stdout (one JSON a line), `LEVEL message` log lines on stderr.
+ * tap-hotjar: the connector as a Singer tap. Same config, same driver, Singer messages on stdout (one
+ * JSON a line), `LEVEL message` log lines on stderr.
  *
- *   tap-hotjar --config CONFIG --discover                       prints the catalog (a JSON object)
+ *   tap-hotjar --config CONFIG --discover                            prints the catalog (a JSON object)
  *   tap-hotjar --config CONFIG [--catalog CATALOG] [--state STATE]   syncs (--properties: legacy --catalog)
+ *   tap-hotjar --about [--format json|markdown]                      describes the tap
  *
  * Exit codes: 0 success; 1 a failure (`CRITICAL …` on stderr, or a survey failed: `ERROR …` lines, the
  * others were synced); 2 a usage error (help on stderr); 130/143 stopped by SIGINT/SIGTERM.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Argv } from 'yargs';
-import { SIGNAL_EXIT, stderrHelp, takeOverProcess, usageError } from '../cli.js';
-import { CancelledError, toConnectorError } from '../errors.js';
-import type { CommandContext } from '../commands/context.js';
-import { logLine } from './sink.js';
+import { loadConfig } from '../core/config.js';
+import { readJsonFile } from '../core/json.js';
+import { packageRoot } from '../core/package-root.js';
+import type { EntryPoint, RunContext } from '../core/process.js';
+import { mask } from '../core/secrets.js';
+import { connect } from '../hotjar/connect.js';
+import { STREAMS, STREAM_NAMES, discoverColumns, streamByName } from '../streams/catalog.js';
+import { readStreams, type LogLevel, type ReadSink, type StreamPlan } from '../streams/driver.js';
+import { EMPTY_STATE, toStateBlob } from '../streams/state.js';
+import { ABOUT, formatAbout } from './about.js';
+import { keyProperties, parseSingerCatalog, singerCatalogEntry, singerSchema, type StreamSelection } from './catalog.js';
+import { recordEncoder, schemaMessage, stateMessage, type SingerMessage } from './messages.js';
+import { parseSingerState } from './state.js';
 
 interface TapArgs {
   config?: string;
@@ -20,64 +32,148 @@ interface TapArgs {
   catalog?: string;
   properties?: string;
   state?: string;
-  help?: boolean;
+  about?: boolean;
+  format?: string;
 }
 
-async function parser(argv: string[]): Promise<Argv> {
-  const { default: yargs } = await import('yargs');
-  const file = (describe: string) => ({ type: 'string', requiresArg: true, describe }) as const;
-  const y = yargs(argv)
-    .scriptName('tap-hotjar')
-    .usage('$0 --config CONFIG [--discover | [--catalog CATALOG] [--state STATE]]')
-    .epilogue(
-      'Singer tap for Hotjar survey responses. Messages go to stdout, one JSON object a line;\nlogs go to stderr. Without a catalog, survey_responses is synced incrementally.',
-    )
-    .parserConfiguration({ 'duplicate-arguments-array': false })
-    .option('config', file('Path to the config JSON file (required)'))
-    .option('discover', { type: 'boolean', describe: 'Print the catalog (JSON) and exit' })
-    .option('catalog', file('Path to the catalog JSON file (streams with "selected": true are synced)'))
-    .option('properties', file('Legacy name of --catalog'))
-    .option('state', file('Path to a state JSON file (the value of the last STATE message)'))
-    .conflicts('catalog', 'properties')
-    .conflicts('discover', ['catalog', 'properties']);
-  return stderrHelp(y);
+/** Python logging's level names, which Singer runners parse from a tap's stderr. */
+type SingerLevel = 'CRITICAL' | 'ERROR' | 'WARNING' | 'INFO';
+const LEVELS: Record<LogLevel, SingerLevel> = { ERROR: 'ERROR', WARN: 'WARNING', INFO: 'INFO' };
+
+function logLine(level: SingerLevel, message: string): void {
+  process.stderr.write(`${level} ${mask(message)}\n`);
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const { writer, controller } = takeOverProcess();
-  const y = await parser(argv);
-  let args: TapArgs;
+type Ctx = RunContext<SingerMessage>;
+
+export const tapEntry: EntryPoint<SingerMessage, TapArgs> = {
+  async parser(argv) {
+    const { default: yargs } = await import('yargs');
+    const file = (describe: string) => ({ type: 'string', requiresArg: true, describe }) as const;
+    return yargs(argv)
+      .scriptName('tap-hotjar')
+      .usage('$0 --config CONFIG [--discover | [--catalog CATALOG] [--state STATE]]\n$0 --about [--format json|markdown]')
+      .epilogue('Singer tap for Hotjar survey responses. Messages go to stdout, one JSON object a line;\nlogs go to stderr. Without a catalog, every stream is synced incrementally.')
+      .parserConfiguration({ 'duplicate-arguments-array': false })
+      .option('config', file('Path to the config JSON file (required)'))
+      .option('discover', { type: 'boolean', describe: 'Print the catalog (JSON) and exit' })
+      .option('catalog', file('Path to the catalog JSON file (streams with "selected": true are synced)'))
+      .option('properties', file('Legacy name of --catalog'))
+      .option('state', file('Path to a state JSON file (the value of the last STATE message)'))
+      .option('about', { type: 'boolean', describe: 'Describe the tap (settings, capabilities) and exit' })
+      .option('format', { type: 'string', choices: ['json', 'markdown'], describe: 'Format of --about' })
+      .conflicts('catalog', 'properties')
+      .conflicts('discover', ['catalog', 'properties']) as unknown as Argv<TapArgs>;
+  },
+
+  validate(args) {
+    if (args.about) return undefined;
+    return args.config === undefined ? 'Missing required argument: config' : undefined;
+  },
+
+  async run(ctx, args) {
+    if (args.about) {
+      const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+      process.stdout.write(`${formatAbout(ABOUT, args.format === 'json' ? 'json' : args.format === 'markdown' ? 'markdown' : 'text', version)}\n`);
+      return 0;
+    }
+    const configPath = args.config ?? '';
+    if (args.discover) return discover(configPath, ctx);
+    const catalog = args.catalog ?? args.properties;
+    return sync(ctx, configPath, catalog, args.state);
+  },
+
+  report(_writer, error) {
+    logLine('CRITICAL', error.message);
+  },
+
+  stopped(signal) {
+    logLine('WARNING', `Stopped by ${signal}; the last STATE printed is where the next run resumes.`);
+  },
+};
+
+/** Prints the Singer catalog: a JSON object on one line, with every discovered column. */
+async function discover(configPath: string, { signal }: Ctx): Promise<number> {
+  const config = loadConfig(configPath);
+  const source = connect(config, (m) => logLine('WARNING', m), signal);
   try {
-    args = (await y.parseAsync()) as TapArgs;
-  } catch (err) {
-    return usageError(y, err);
+    const columns = await discoverColumns(source, config.survey_ids);
+    const streams = STREAMS.map((s) => singerCatalogEntry(s, s.name === 'survey_responses' ? columns : undefined));
+    process.stdout.write(`${JSON.stringify({ streams })}\n`);
+  } finally {
+    await source.close();
   }
-  if (args.help) {
-    y.showHelp((s: string) => process.stderr.write(`${s}\n`));
+  return 0;
+}
+
+async function sync({ writer, signal }: Ctx, configPath: string, catalogPath: string | undefined, statePath: string | undefined): Promise<number> {
+  const config = loadConfig(configPath);
+  // Without a catalog every stream is synced incrementally, as most taps do.
+  const selection: StreamSelection[] =
+    catalogPath === undefined
+      ? STREAM_NAMES.map((name) => ({ name, incremental: true, declared: undefined }))
+      : parseSingerCatalog(readJsonFile(catalogPath, 'catalog'), STREAM_NAMES, catalogPath);
+  const rawState = statePath === undefined ? undefined : readJsonFile(statePath, 'state', { allowEmpty: true });
+  const states = parseSingerState(rawState, STREAM_NAMES);
+  const plans: StreamPlan[] = [];
+  for (const s of selection) {
+    const definition = streamByName(s.name);
+    if (!definition) continue;
+    plans.push({ definition, incremental: s.incremental, state: states.get(s.name) ?? EMPTY_STATE, declared: definition.declaresColumns ? s.declared : undefined });
+  }
+  if (plans.length === 0) {
+    logLine('INFO', `The catalog selects no stream (set "selected": true in a stream's breadcrumb [] metadata); nothing to sync.`);
     return 0;
   }
-  // Checked here, not by yargs, so that --help alone shows the help.
-  if (args.config === undefined) return usageError(y, 'Missing required argument: config');
-
-  const ctx: CommandContext = { writer, signal: controller.signal };
-  const config = args.config;
-  let code: number;
+  // A target creates a table from SCHEMA: the declared columns of the catalog it was handed, else the static schema.
+  const bookmarks: Record<string, unknown> = {};
+  for (const [name, state] of states) bookmarks[name] = toStateBlob(state, config.survey_ids);
+  const sink: ReadSink = {
+    log: (level, message) => logLine(LEVELS[level], message),
+    stream: (name) => {
+      const definition = streamByName(name);
+      const line = recordEncoder(name);
+      let schemaSent = false;
+      const plan = plans.find((p) => p.definition.name === name);
+      const sendSchema = (): void => {
+        if (schemaSent || !definition) return;
+        schemaSent = true;
+        const declared = plan?.declared ? [...plan.declared] : undefined;
+        void writer.write(schemaMessage(name, singerSchema(definition, declared), keyProperties(definition), definition.cursorField));
+      };
+      return {
+        record: (data) => {
+          sendSchema();
+          return writer.writeLine(line(data));
+        },
+        state: (blob) => {
+          sendSchema();
+          bookmarks[name] = blob;
+          return writer.write(stateMessage({ ...bookmarks }));
+        },
+        status: (status) => {
+          logLine(status === 'INCOMPLETE' ? 'WARNING' : 'INFO', `Stream ${name}: ${status}`);
+          return undefined;
+        },
+        failed: (error) => {
+          logLine('ERROR', error.message);
+          return undefined;
+        },
+      };
+    },
+  };
+  const source = connect(config, (m) => logLine('WARNING', m), signal);
   try {
-    const { discover, sync } = await import('./sync.js');
-    const catalog = args.catalog ?? args.properties;
-    code = args.discover
-      ? await discover(ctx, { config })
-      : await sync(ctx, { config, ...(catalog !== undefined ? { catalog } : {}), ...(args.state !== undefined ? { state: args.state } : {}) });
-  } catch (err) {
-    // A stop is reported below, with its own exit code; anything else ends the run here.
-    if (!(err instanceof CancelledError) && !controller.signal.aborted) logLine('CRITICAL', toConnectorError(err).message);
-    code = 1;
+    // Without a catalog, a target still needs every column declared in SCHEMA: learn them as discover does.
+    for (const plan of plans) {
+      if (plan.definition.declaresColumns && plan.declared === undefined) plan.declared = new Set(await discoverColumns(source, config.survey_ids));
+    }
+    const result = await readStreams(source, { siteId: config.site_id, surveyIds: config.survey_ids, startDate: config.start_date, streams: plans }, sink, signal);
+    if (result.failures.length === 0) return 0;
+    const ids = result.failures.map((f) => f.surveyId).join(', ');
+    logLine('ERROR', `Surveys ${ids} failed (${result.failures.length} of ${config.survey_ids.length}); their bookmarks did not move. The other surveys were synced.`);
+    return 1;
+  } finally {
+    await source.close();
   }
-  await writer.end();
-  if (controller.signal.aborted) {
-    const signal = String(controller.signal.reason);
-    logLine('WARNING', `Stopped by ${signal}; the last STATE printed is where the next run resumes.`);
-    code = SIGNAL_EXIT[signal] ?? 1;
-  }
-  return code;
 }

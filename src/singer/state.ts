@@ -1,28 +1,26 @@
 /**
- * Singer state in and out. In: {"bookmarks": {"survey_responses": <stream state>}}, the same wrapped
- * as a STATE message ({"value": {...}}), an empty file or {}; anything without "bookmarks" is read
- * like the Airbyte source's state (so a hand-written {"Date Submitted": "…"} works here too).
- * Out: the bookmark is the stream state exactly as the Airbyte source emits it.
+ * Singer state in and out. In: {"bookmarks": {"<stream>": <stream state>}}, the same wrapped as a STATE
+ * message ({"value": {...}}), an empty file or {}; anything without "bookmarks" is read like the Airbyte
+ * source's state (so a hand-written {"Date Submitted": "…"} works here too). Out: each bookmark is the
+ * stream state exactly as the Airbyte source emits it.
  */
-import { ConfigError } from '../errors.js';
-import { STREAM_NAME } from '../stream/schema.js';
-import { parseState, parseStreamState, toStreamState, type Cursors } from '../stream/state.js';
+import { ConfigError } from '../core/errors.js';
+import { isObject } from '../core/json.js';
+import { parseStreamState, type StreamState } from '../streams/state.js';
+import { parseStateFile } from '../streams/state-file.js';
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-export function parseSingerState(raw: unknown): Cursors {
-  const value = isObj(raw) && isObj(raw['value']) ? raw['value'] : raw;
-  if (isObj(value) && 'bookmarks' in value) {
+export function parseSingerState(raw: unknown, streams: readonly string[]): Map<string, StreamState> {
+  const value = isObject(raw) && isObject(raw['value']) ? raw['value'] : raw;
+  if (isObject(value) && 'bookmarks' in value) {
     const bookmarks = value['bookmarks'];
-    if (!isObj(bookmarks)) {
-      throw new ConfigError('The state file: "bookmarks" must be an object keyed by stream, e.g. {"bookmarks": {"survey_responses": {...}}}. Pass the value of the last STATE message the tap printed.');
+    if (!isObject(bookmarks)) {
+      throw new ConfigError(
+        'The state file: "bookmarks" must be an object keyed by stream, e.g. {"bookmarks": {"survey_responses": {...}}}. Pass the value of the last STATE message the tap printed.',
+      );
     }
-    return parseStreamState(bookmarks[STREAM_NAME]);
+    const found = new Map<string, StreamState>();
+    for (const name of streams) if (bookmarks[name] !== undefined) found.set(name, parseStreamState(bookmarks[name]));
+    return found;
   }
-  return parseState(value, STREAM_NAME);
-}
-
-export function singerStateValue(cursors: Cursors): { bookmarks: Record<string, unknown> } {
-  return { bookmarks: { [STREAM_NAME]: toStreamState(cursors) } };
+  return parseStateFile(value, streams);
 }

@@ -1,25 +1,38 @@
-/** The survey_responses stream as discover publishes it. */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { packageRoot } from '../paths.js';
-import { CURSOR_FIELD } from './cursor.js';
+/** The streams this source offers, and the columns discover learns from the surveys' exports. */
+import type { SurveySource } from '../hotjar/source.js';
+import { FIXED_COLUMNS, layout } from './columns.js';
+import { surveyAnswers } from './survey-answers.js';
+import { surveyResponses } from './survey-responses.js';
+import type { StreamDefinition, StreamName } from './stream.js';
 
-export const STREAM_NAME = 'survey_responses';
-export const PRIMARY_KEY: string[][] = [['Number'], ['survey_id']];
+export const STREAMS: readonly StreamDefinition[] = [surveyResponses, surveyAnswers];
+export const STREAM_NAMES: readonly StreamName[] = STREAMS.map((s) => s.name);
 
-export function streamSchema(): Record<string, unknown> {
-  return JSON.parse(readFileSync(join(packageRoot, 'catalog', `${STREAM_NAME}.json`), 'utf8')) as Record<string, unknown>;
+export function streamByName(name: string): StreamDefinition | undefined {
+  return STREAMS.find((s) => s.name === name);
 }
 
-export function airbyteStream(): Record<string, unknown> {
-  return {
-    name: STREAM_NAME,
-    json_schema: streamSchema(),
-    supported_sync_modes: ['full_refresh', 'incremental'],
-    source_defined_cursor: true,
-    default_cursor_field: [CURSOR_FIELD],
-    source_defined_primary_key: PRIMARY_KEY,
-    // Full refresh ignores incoming state, so the platform must not resume one from a previous attempt.
-    is_resumable: false,
+/** How many surveys' headers are read at once. */
+const DISCOVER_CONCURRENCY = 4;
+
+/**
+ * The record keys of every column of the configured surveys: the union in a stable order (fixed
+ * columns, then per survey in config order, then header order). A survey whose export cannot be read
+ * fails discover with an error naming it.
+ */
+export async function discoverColumns(source: SurveySource, surveyIds: readonly string[]): Promise<string[]> {
+  const headers: string[][] = new Array<string[]>(surveyIds.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < surveyIds.length) {
+      const i = next++;
+      const id = surveyIds[i] ?? '';
+      // The source's errors name the survey (every message says "survey <id>").
+      headers[i] = layout(await source.columns(id)).keys;
+    }
   };
+  await Promise.all(Array.from({ length: Math.min(DISCOVER_CONCURRENCY, surveyIds.length) }, worker));
+  const union = new Set<string>(FIXED_COLUMNS);
+  for (const keys of headers) for (const key of keys) union.add(key);
+  return [...union];
 }

@@ -1,125 +1,137 @@
 /**
- * State of the survey_responses stream, as pure functions.
+ * Per-stream state and the rules that use it, as pure functions.
  *
- * Stream state: {"surveys": {"<survey_id>": {"Date Submitted": "YYYY-MM-DDTHH:MM:SS"}}}. Incoming state
- * may be the Airbyte array of state messages (STREAM or GLOBAL), an empty file or [], a legacy object
- * ({"survey_responses": {...}} or the stream state itself), or a hand-written {"Date Submitted": "…"}
- * that applies to every survey without a cursor of its own.
+ * A stream's state: {"surveys": {"<survey_id>": {"Date Submitted": "YYYY-MM-DDTHH:MM:SS", "Number": 123}}}.
+ * `Number` is the highest response Number a verified pass has gone past; `Date Submitted` the newest
+ * date emitted (kept for people and for the declared cursor field). A hand-written {"Date Submitted": …}
+ * at the top applies to every survey without a position of its own.
+ *
+ * Which rows are new:
+ * - with a Number: exactly the rows whose Number is above it, whatever their date (late arrivals are
+ *   caught; the boundary second is not re-emitted);
+ * - with a date only (state written before Numbers were saved, or by hand): rows dated at or after it
+ *   (inclusive), until the next STATE adds the Number;
+ * - `start_date` always bounds by date as well.
  */
-import { ConfigError } from '../errors.js';
-import { CURSOR_FIELD, maxCursor, toCursor } from './cursor.js';
+import { maxCursor, toCursor } from '../core/dates.js';
+import { ConfigError } from '../core/errors.js';
+import { isObject } from '../core/json.js';
 
-export interface Cursors {
-  /** Per-survey cursor. */
-  surveys: Record<string, string>;
-  /** A cursor for every survey that has none of its own (hand-written state). */
+export const CURSOR_FIELD = 'Date Submitted';
+export const NUMBER_FIELD = 'Number';
+
+export interface Position {
+  /** Highest Number a verified pass went past. */
+  number?: number;
+  /** Newest `Date Submitted` emitted (cursor form). */
+  date?: string;
+}
+
+export interface StreamState {
+  surveys: Record<string, Position>;
+  /** Hand-written cursor for every survey without a position. */
   fallback?: string;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const EMPTY_STATE: StreamState = { surveys: {} };
 
 const HELP =
-  'Pass the state the connector emitted (an array of STATE messages), [] or an empty file, or {"Date Submitted": "YYYY-MM-DDTHH:MM:SS"}.';
+  'Pass the state the connector emitted, [] or an empty file, or {"Date Submitted": "YYYY-MM-DDTHH:MM:SS"}.';
 
-/** Reads any accepted state shape into cursors for `stream`. */
-export function parseState(raw: unknown, stream: string, where = 'state'): Cursors {
-  if (raw === undefined || raw === null) return { surveys: {} };
-  if (Array.isArray(raw)) {
-    let found: Cursors = { surveys: {} };
-    raw.forEach((item, i) => {
-      const msg = isObj(item) && item['type'] === 'STATE' && isObj(item['state']) ? item['state'] : item;
-      if (!isObj(msg)) throw new ConfigError(`The ${where} file: item ${i} is not a state message. ${HELP}`);
-      for (const [name, blob] of streamStatesOf(msg, i, where)) {
-        if (name === stream) found = parseStreamState(blob, where);
-      }
-    });
-    return found;
-  }
-  if (!isObj(raw)) throw new ConfigError(`The ${where} file must hold a JSON array or object. ${HELP}`);
-  if ('type' in raw && ('stream' in raw || 'global' in raw || 'data' in raw)) {
-    return parseState([raw], stream, where);
-  }
-  if (isObj(raw[stream])) return parseStreamState(raw[stream], where);
-  return parseStreamState(raw, where);
-}
-
-function streamStatesOf(msg: Obj, i: number, where: string): [string, unknown][] {
-  const type = msg['type'];
-  if (type === 'STREAM' || (type === undefined && isObj(msg['stream']))) {
-    const s = msg['stream'];
-    const desc = isObj(s) ? s['stream_descriptor'] : undefined;
-    const name = isObj(desc) ? desc['name'] : undefined;
-    if (typeof name !== 'string') throw new ConfigError(`The ${where} file: item ${i} has no stream.stream_descriptor.name. ${HELP}`);
-    return [[name, (s as Obj)['stream_state']]];
-  }
-  if (type === 'GLOBAL') {
-    const g = msg['global'];
-    const list = isObj(g) && Array.isArray(g['stream_states']) ? g['stream_states'] : [];
-    return list.filter(isObj).map((s) => {
-      const desc = s['stream_descriptor'];
-      return [isObj(desc) && typeof desc['name'] === 'string' ? desc['name'] : '', s['stream_state']] as [string, unknown];
-    });
-  }
-  if (type === 'LEGACY' || (type === undefined && isObj(msg['data']))) {
-    const data = msg['data'];
-    return isObj(data) ? Object.entries(data) : [];
-  }
-  throw new ConfigError(`The ${where} file: item ${i} has an unknown state type ${JSON.stringify(type)}. ${HELP}`);
-}
-
-function cursorOrThrow(value: unknown, what: string, where: string): string {
-  const cursor = toCursor(value);
-  if (cursor === undefined) {
-    throw new ConfigError(`The ${where} file: ${what} is ${JSON.stringify(value)}, not a date-time. Use "YYYY-MM-DDTHH:MM:SS".`);
-  }
-  return cursor;
-}
-
-/** Reads one stream_state blob. */
-export function parseStreamState(blob: unknown, where = 'state'): Cursors {
+/** Reads one stream's state blob; `where` names the file in errors. */
+export function parseStreamState(blob: unknown, where = 'state'): StreamState {
   if (blob === undefined || blob === null) return { surveys: {} };
-  if (!isObj(blob)) throw new ConfigError(`The ${where} file: the stream state must be an object. ${HELP}`);
-  const result: Cursors = { surveys: {} };
-  if (blob[CURSOR_FIELD] !== undefined && blob[CURSOR_FIELD] !== null) {
-    result.fallback = cursorOrThrow(blob[CURSOR_FIELD], `"${CURSOR_FIELD}"`, where);
-  }
+  if (!isObject(blob)) throw new ConfigError(`The ${where} file: the stream state must be an object. ${HELP}`);
+  const result: StreamState = { surveys: {} };
+  const top = blob[CURSOR_FIELD];
+  if (top !== undefined && top !== null) result.fallback = dateOrThrow(top, `"${CURSOR_FIELD}"`, where);
   const surveys = blob['surveys'];
-  if (surveys !== undefined && surveys !== null) {
-    if (!isObj(surveys)) throw new ConfigError(`The ${where} file: "surveys" must be an object keyed by survey id. ${HELP}`);
-    for (const [id, value] of Object.entries(surveys)) {
-      const v = isObj(value) ? value[CURSOR_FIELD] : value;
-      if (v === undefined || v === null) continue;
-      result.surveys[id] = cursorOrThrow(v, `the cursor of survey ${id}`, where);
+  if (surveys === undefined || surveys === null) return result;
+  if (!isObject(surveys)) throw new ConfigError(`The ${where} file: "surveys" must be an object keyed by survey id. ${HELP}`);
+  for (const [id, value] of Object.entries(surveys)) {
+    const position: Position = {};
+    const date = isObject(value) ? value[CURSOR_FIELD] : value;
+    if (date !== undefined && date !== null) position.date = dateOrThrow(date, `the cursor of survey ${id}`, where);
+    const number = isObject(value) ? value[NUMBER_FIELD] : undefined;
+    if (number !== undefined && number !== null) {
+      if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0) {
+        throw new ConfigError(`The ${where} file: the Number of survey ${id} must be a whole number, not ${short(number)}. ${HELP}`);
+      }
+      position.number = number;
     }
+    if (position.date !== undefined || position.number !== undefined) result.surveys[id] = position;
   }
   return result;
 }
 
-/** Gives every configured survey without a cursor the fallback cursor, so it is kept in emitted state. */
-export function materialise(cursors: Cursors, surveyIds: readonly string[]): Cursors {
-  const surveys = { ...cursors.surveys };
-  if (cursors.fallback !== undefined) {
-    for (const id of surveyIds) surveys[id] ??= cursors.fallback;
+function short(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}
+
+function dateOrThrow(value: unknown, what: string, where: string): string {
+  const cursor = toCursor(value);
+  if (cursor === undefined) {
+    throw new ConfigError(`The ${where} file: ${what} is ${short(value)}, not a date-time of years 1970–9999. Use "YYYY-MM-DDTHH:MM:SS".`);
   }
-  return { surveys };
+  return cursor;
 }
 
-/** Where reading a survey starts: its cursor or the start date, whichever is later (inclusive). */
-export function startingCursor(cursors: Cursors, surveyId: string, startDate: string | undefined): string | undefined {
-  return maxCursor(cursors.surveys[surveyId] ?? cursors.fallback, startDate);
+/** A survey's position: its own, else the hand-written fallback date. */
+export function positionOf(state: StreamState, surveyId: string): Position {
+  return state.surveys[surveyId] ?? (state.fallback !== undefined ? { date: state.fallback } : {});
 }
 
-/** A survey's cursor after its whole export was read; never moves backwards. */
-export function advance(cursors: Cursors, surveyId: string, newest: string | undefined): Cursors {
-  const next = maxCursor(cursors.surveys[surveyId], newest);
-  if (next === undefined || next === cursors.surveys[surveyId]) return cursors;
-  return { ...cursors, surveys: { ...cursors.surveys, [surveyId]: next } };
+/** The row filter of one stream for one survey (see the module comment). */
+export function isNew(position: Position, number: number, date: string, startDate: string | undefined): boolean {
+  if (startDate !== undefined && date < startDate) return false;
+  if (position.number !== undefined) return number > position.number;
+  if (position.date !== undefined) return date >= position.date;
+  return true;
 }
 
-/** The stream_state blob for a STATE message. */
-export function toStreamState(cursors: Cursors): { surveys: Record<string, Record<string, string>> } {
-  const surveys: Record<string, Record<string, string>> = {};
-  for (const id of Object.keys(cursors.surveys).sort()) surveys[id] = { [CURSOR_FIELD]: cursors.surveys[id]! };
+/**
+ * The early stop: rows come sorted by Number, descending. Once that order was seen (two rows or more)
+ * and a row's Number is at or below every incremental stream's saved Number, no later row can be new.
+ * `floor` is the lowest saved Number over the streams read, or undefined when any has none.
+ */
+export function canStop(floor: number | undefined, number: number, descendingRows: number): boolean {
+  return floor !== undefined && descendingRows >= 2 && number <= floor;
+}
+
+/** What a verified pass saw of a survey. */
+export interface PassResult {
+  /** Highest Number in the pass. */
+  maxNumber: number | undefined;
+  /** Newest date among the rows this stream emitted. */
+  newestEmitted: string | undefined;
+}
+
+/** A survey's position after a verified pass; never moves backwards. */
+export function advance(position: Position, pass: PassResult): Position {
+  const number =
+    position.number === undefined ? pass.maxNumber : pass.maxNumber === undefined ? position.number : Math.max(position.number, pass.maxNumber);
+  const date = maxCursor(position.date, pass.newestEmitted);
+  return { ...(number !== undefined ? { number } : {}), ...(date !== undefined ? { date } : {}) };
+}
+
+export function withPosition(state: StreamState, surveyId: string, position: Position): StreamState {
+  return { ...state, surveys: { ...state.surveys, [surveyId]: position } };
+}
+
+/**
+ * The state blob to emit: every survey's position, sorted by id. A hand-written fallback is kept for
+ * the configured surveys that have no position yet, so it survives until each is read.
+ */
+export function toStateBlob(state: StreamState, surveyIds: readonly string[]): Record<string, unknown> {
+  const surveys: Record<string, Record<string, string | number>> = {};
+  const ids = new Set([...Object.keys(state.surveys), ...(state.fallback !== undefined ? surveyIds : [])]);
+  for (const id of [...ids].sort()) {
+    const p = positionOf(state, id);
+    const entry: Record<string, string | number> = {};
+    if (p.date !== undefined) entry[CURSOR_FIELD] = p.date;
+    if (p.number !== undefined) entry[NUMBER_FIELD] = p.number;
+    surveys[id] = entry;
+  }
   return { surveys };
 }

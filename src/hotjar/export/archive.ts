@@ -10,7 +10,7 @@
  * and size from the central directory, a bound on inflation (zip bombs), and truncation.
  */
 import { createInflateRaw, crc32 } from 'node:zlib';
-import { BrokenExportError, DamagedExportError, DataError, TransientError } from '../errors.js';
+import { BrokenExportError, DamagedExportError, DataError, TransientError } from '../../core/errors.js';
 
 /** An inflated CSV larger than this, or inflating at a ratio above MAX_RATIO, is refused as a zip bomb. */
 export const MAX_INFLATED_BYTES = 16 * 1024 ** 3;

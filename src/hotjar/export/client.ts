@@ -1,45 +1,36 @@
 /**
- * The Hotjar client: log in (session cookies + X-Acc taken from the ACC cookie), ask for a survey's
- * export, and open its download. Hotjar credentials go only to the configured API origin: API calls
- * never follow redirects, and the download is a bare request to the storage host.
+ * The internal API's export calls: ask Hotjar to build a survey's CSV export (with the session), and
+ * fetch the file from the pre-signed download URL it answers with (a bare request: no Hotjar
+ * credentials ever reach the storage host). API calls never follow redirects.
  */
-import { Headers, getSetCookies } from 'undici';
-import { AuthError, BrokenExportError, ConfigError, SystemError } from '../errors.js';
-import { addSecret } from '../protocol/secrets.js';
-import { extractCsv } from './archive.js';
-import { Http, discard, readText, statusError, type Response } from './http.js';
-import { HttpStatusError, describeFailure, isRetryable, redactUrl } from './retry-policy.js';
-
-export interface HotjarClientOptions {
-  baseUrl: string;
-  email: string;
-  password: string;
-  siteId: string;
-}
-
-interface Session {
-  cookie: string;
-  acc: string;
-}
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { BrokenExportError, ConfigError, HttpStatusError, SystemError } from '../../core/errors.js';
+import { isLoopbackHost } from '../../core/config.js';
+import { isObject } from '../../core/json.js';
+import { addSecret, snippet } from '../../core/secrets.js';
+import type { Authenticator } from '../authenticator.js';
+import { discard, readText, statusError, type Http, type Response } from '../http.js';
+import { decide, describeFailure, isRetryable, redactUrl } from '../outcome.js';
+import type { SpooledDownload } from './export-file.js';
 
 const SURVEY_QUERY = JSON.stringify({ sort_by: '-index', clauses: [] });
 const MAX_REDIRECTS = 5;
-const LOGIN_HELP =
-  'Check email and password. Accounts that use two-factor authentication or single sign-on (SSO, e.g. Google login) cannot log in with a password: use a Hotjar user that logs in with email and password.';
 
-/** A download that broke part way: worth a fresh export. */
-export class DownloadBrokenError extends BrokenExportError {}
+export interface ExportClientOptions {
+  baseUrl: string;
+  siteId: string;
+}
 
-export class HotjarClient {
-  private session: Session | undefined;
+export class ExportClient {
+  private readonly apiIsLoopback: boolean;
 
   constructor(
     private readonly http: Http,
-    private readonly options: HotjarClientOptions,
-  ) {}
-
-  private get loginUrl(): string {
-    return `${this.options.baseUrl}/v2/users`;
+    private readonly auth: Authenticator,
+    private readonly options: ExportClientOptions,
+  ) {
+    this.apiIsLoopback = isLoopbackHost(new URL(options.baseUrl).hostname);
   }
 
   exportUrl(surveyId: string): string {
@@ -47,177 +38,145 @@ export class HotjarClient {
     return `${this.options.baseUrl}/ask/v3/sites/${this.options.siteId}/polls/${surveyId}/responses/export?${q.toString()}`;
   }
 
-  /** Logs in and keeps the session. */
-  async login(): Promise<void> {
-    const { email, password } = this.options;
-    this.session = undefined;
-    this.session = await this.http.retrying('login', async () => {
-      const res = await this.http.send(this.loginUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ action: 'login', email, password, remember: false }),
-      });
-      return this.readLogin(res);
-    });
-  }
-
-  private async readLogin(res: Response): Promise<Session> {
-    const cookies = cookiesOf(res);
-    for (const c of cookies) addSecret(c.value);
-    if (res.statusCode >= 300 && res.statusCode < 400) {
-      discard(res);
-      throw new SystemError(
-        `Hotjar answered the login with a redirect (HTTP ${res.statusCode}); the connector never follows redirects with credentials. Check base_url.`,
-      );
-    }
-    if (res.statusCode < 200 || res.statusCode >= 300) {
-      const err = await statusError(res, this.loginUrl);
-      if (isRetryable(err)) throw err;
-      throw new AuthError(
-        `Hotjar refused the login for ${this.options.email} (${describeFailure(err)}). ${LOGIN_HELP}`,
-        { cause: err },
-      );
-    }
-    const text = await readText(res);
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new AuthError(`Hotjar's login answer was not JSON, so the login failed. Check base_url (it should end in /api). ${LOGIN_HELP}`);
-    }
-    const obj = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-    addSecret(obj['access_key']);
-    const serverMessage = typeof obj['message'] === 'string' ? ` Hotjar said: ${obj['message'].slice(0, 200)}.` : '';
-    if (obj['success'] === false || obj['access_key'] === undefined) {
-      throw new AuthError(`Hotjar did not accept the login for ${this.options.email}.${serverMessage} ${LOGIN_HELP}`);
-    }
-    const acc = cookies.find((c) => c.name === 'ACC')?.value;
-    if (!acc) {
-      throw new AuthError(
-        `Hotjar's login answer for ${this.options.email} had no ACC cookie, so no session could be opened.${serverMessage} ${LOGIN_HELP}`,
-      );
-    }
-    return { cookie: cookies.map((c) => `${c.name}=${c.value}`).join('; '), acc };
-  }
-
-  /**
-   * GET on the API with the session. A 401/403 logs in again once and repeats the call; a second
-   * refusal is final.
-   */
-  private async authedJson(url: string, what: string, onRefused: (err: HttpStatusError) => Error): Promise<unknown> {
-    if (!this.session) await this.login();
-    for (let relogin = 0; ; relogin++) {
-      const session = this.session!;
-      const res = await this.http.retrying(what, async () => {
-        const r = await this.http.send(url, {
-          headers: { cookie: session.cookie, 'x-acc': session.acc, accept: 'application/json' },
-        });
-        if (r.statusCode >= 300 && r.statusCode < 400) {
-          discard(r);
-          throw new SystemError(
-            `Hotjar answered the ${what} with a redirect to ${redactUrl(new URL(String(r.headers['location'] ?? ''), url))}; the connector never follows redirects with credentials. Check base_url.`,
-          );
-        }
-        if (r.statusCode < 200 || r.statusCode >= 300) throw await statusError(r, url);
-        return r;
-      }).catch((err: unknown) => err as Error);
-      if (!(res instanceof Error)) {
-        const text = await readText(res);
-        try {
-          return JSON.parse(text);
-        } catch {
-          throw new SystemError(
-            `Hotjar answered the ${what} with something that is not JSON (${text.slice(0, 80).replace(/\s+/g, ' ')}…). Hotjar may have changed its API; check base_url or report it.`,
-          );
-        }
-      }
-      if (res instanceof HttpStatusError && (res.status === 401 || res.status === 403)) {
-        if (relogin === 0) {
-          await this.login();
-          continue;
-        }
-        throw onRefused(res);
-      }
-      throw res;
-    }
-  }
-
   /** Asks Hotjar to build a survey's CSV export; returns the pre-signed download URL. */
-  async exportDownloadUrl(surveyId: string): Promise<string> {
+  async downloadUrl(surveyId: string): Promise<URL> {
     const site = this.options.siteId;
     const what = `export of survey ${surveyId}`;
-    let body: unknown;
-    try {
-      body = await this.authedJson(this.exportUrl(surveyId), what, (err) =>
-        new ConfigError(
+    const url = this.exportUrl(surveyId);
+    const body = await this.authorizedJson(url, what).catch((err: unknown) => {
+      if (!(err instanceof HttpStatusError)) throw err;
+      if (err.status === 401 || err.status === 403) {
+        throw new ConfigError(
           `Hotjar refused the ${what} in site ${site} even after a fresh login (${describeFailure(err)}). Check that this user can see survey ${surveyId} of site ${site}.`,
           { cause: err },
-        ),
-      );
-    } catch (err) {
-      if (err instanceof HttpStatusError && err.status === 404) {
+        );
+      }
+      if (err.status === 404) {
         throw new ConfigError(
           `Hotjar knows no survey ${surveyId} in site ${site} for this user (HTTP 404). Check site_id and survey_ids (the numbers in the survey's URL on insights.hotjar.com).`,
           { cause: err },
         );
       }
-      if (err instanceof HttpStatusError) {
-        throw new ConfigError(`Hotjar rejected the ${what} in site ${site} (${describeFailure(err)}). Check site_id and survey_ids.`, { cause: err });
-      }
-      throw err;
-    }
-    const url = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['download_url'] : undefined;
-    if (typeof url !== 'string' || url === '') {
+      throw new ConfigError(`Hotjar rejected the ${what} in site ${site} (${describeFailure(err)}). Check site_id and survey_ids.`, {
+        cause: err,
+      });
+    });
+    const link = isObject(body) ? body['download_url'] : undefined;
+    if (typeof link !== 'string' || link === '') {
       throw new SystemError(
-        `HotJarApiError: Hotjar's answer to the ${what} in site ${site} has no download_url, so there is no file to read. Try again later; if it persists Hotjar has changed its API.`,
+        `Hotjar's answer to the ${what} in site ${site} has no download_url, so there is no file to read. Try again later; if it persists, Hotjar has changed its API.`,
       );
     }
     let parsed: URL;
     try {
-      parsed = new URL(url);
+      parsed = new URL(link);
     } catch {
-      throw new SystemError(`HotJarApiError: the download_url for survey ${surveyId} is not a valid URL.`);
-    }
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-      throw new SystemError(`HotJarApiError: the download_url for survey ${surveyId} is not an http(s) URL.`);
+      throw new SystemError(`The download_url Hotjar gave for survey ${surveyId} is not a valid URL.`);
     }
     maskQuery(parsed);
-    return parsed.toString();
+    this.checkDownloadTarget(parsed, surveyId);
+    return parsed;
   }
 
   /**
-   * Downloads an export (no Hotjar credentials: a bare request to the storage host) and yields the CSV
-   * bytes, unzipped on the fly. Failures part way are DownloadBrokenError.
+   * A download URL must be https (plain http only when the API itself is a loopback stand-in), and never
+   * a loopback, private or link-local address (a cloud metadata service, say) unless the API is loopback.
    */
-  async *downloadCsv(url: string, surveyId: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
-    const label = `survey ${surveyId}`;
-    const res = await this.http.retrying(`download of survey ${surveyId}`, async () => {
-      let target = url;
-      for (let hop = 0; ; hop++) {
-        const r = await this.http.send(target, { headers: { accept: '*/*' }, signal });
-        const location = r.headers['location'];
-        if (r.statusCode >= 300 && r.statusCode < 400 && typeof location === 'string' && hop < MAX_REDIRECTS) {
-          discard(r);
-          const next = new URL(location, target);
-          maskQuery(next);
-          if (next.protocol !== 'https:' && next.protocol !== 'http:') {
-            throw new SystemError(`The download of ${label} redirected to a non-http(s) URL.`);
-          }
-          target = next.toString();
+  private checkDownloadTarget(url: URL, surveyId: string): void {
+    if (this.apiIsLoopback) {
+      if (url.protocol === 'https:' || url.protocol === 'http:') return;
+    } else if (url.protocol === 'https:' && !isInternalHost(url.hostname)) {
+      return;
+    }
+    throw new SystemError(
+      `Hotjar's download_url for survey ${surveyId} points at ${url.protocol}//${url.hostname}, which the connector refuses (only https to a public host). Report it if Hotjar really answers so.`,
+    );
+  }
+
+  /** GET with the session; a 401/403 renews it once and repeats the call. Errors are HttpStatusError for non-2xx. */
+  private async authorizedJson(url: string, what: string): Promise<unknown> {
+    for (let renewed = false; ; renewed = true) {
+      const headers = await this.auth.headers();
+      try {
+        return await this.http.retrying(what, () =>
+          this.http.send(url, { headers: { ...headers, accept: 'application/json' } }, (res) => this.readJson(res, url, what)),
+        );
+      } catch (err) {
+        if (!renewed && err instanceof HttpStatusError && decide({ status: err.status }, 'authorized') === 'reauthenticate') {
+          await this.auth.renew();
           continue;
         }
-        if (r.statusCode < 200 || r.statusCode >= 300) {
-          const err = await statusError(r, target);
-          if (isRetryable(err)) throw err;
-          throw new DownloadBrokenError(
-            `The storage host refused the download of ${label} (${describeFailure(err)}); the link may have expired.`,
-            { cause: err },
-          );
-        }
-        return r;
+        throw err;
+      }
+    }
+  }
+
+  private async readJson(res: Response, url: string, what: string): Promise<unknown> {
+    if (res.statusCode >= 300 && res.statusCode < 400) {
+      const location = redactUrl(new URL(String(res.headers['location'] ?? ''), url));
+      discard(res);
+      throw new SystemError(
+        `Hotjar answered the ${what} with a redirect to ${location}; the connector never follows redirects with credentials. Check base_url.`,
+      );
+    }
+    if (res.statusCode < 200 || res.statusCode >= 300) throw await statusError(res, url);
+    const text = await readText(res);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new SystemError(
+        `Hotjar answered the ${what} with something that is not JSON (${snippet(text, 80)}). Hotjar may have changed its API; check base_url or report it.`,
+      );
+    }
+  }
+
+  /**
+   * GETs a download (no credentials), following the storage host's redirects, and hands the body to
+   * `use`. A refusal is a BrokenExportError (the link may have expired: a fresh export may help).
+   */
+  async download<T>(url: URL, surveyId: string, use: (res: Response) => Promise<T>): Promise<T> {
+    const label = `survey ${surveyId}`;
+    return this.http.retrying(`download of survey ${surveyId}`, async () => {
+      let target = url;
+      for (let hop = 0; ; hop++) {
+        const next = await this.http.send(target.toString(), { headers: { accept: '*/*' } }, async (res) => {
+          const location = res.headers['location'];
+          if (res.statusCode >= 300 && res.statusCode < 400 && typeof location === 'string' && hop < MAX_REDIRECTS) {
+            const to = new URL(location, target);
+            maskQuery(to);
+            this.checkDownloadTarget(to, surveyId);
+            return { redirect: to };
+          }
+          if (res.statusCode < 200 || res.statusCode >= 300) {
+            const err = await statusError(res, target.toString());
+            if (isRetryable(err)) throw err;
+            throw new BrokenExportError(`The storage host refused the download of ${label} (${describeFailure(err)}); the link may have expired.`, {
+              cause: err,
+            });
+          }
+          return { value: await use(res) };
+        });
+        if ('value' in next) return next.value;
+        target = next.redirect;
       }
     });
-    yield* extractCsv(guardBody(res, label), label);
+  }
+
+  /** Downloads an export to `path` (the spool). */
+  async spool(url: URL, surveyId: string, path: string): Promise<SpooledDownload> {
+    return this.download(url, surveyId, async (res) => {
+      const length = res.headers['content-length'];
+      const chunked = String(res.headers['transfer-encoding'] ?? '').toLowerCase().includes('chunked');
+      let bytes = 0;
+      const counted = async function* (body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+        for await (const chunk of body) {
+          bytes += chunk.length;
+          yield chunk;
+        }
+      };
+      await pipeline(res.body as AsyncIterable<Buffer>, counted, createWriteStream(path));
+      return { path, bytes, lengthProven: length !== undefined || chunked };
+    });
   }
 }
 
@@ -228,24 +187,16 @@ function maskQuery(url: URL): void {
   for (const value of url.searchParams.values()) addSecret(value);
 }
 
-/** Network failures while the body streams become DownloadBrokenError (a fresh export may succeed). */
-async function* guardBody(res: Response, label: string): AsyncGenerator<Uint8Array> {
-  try {
-    for await (const chunk of res.body as AsyncIterable<Uint8Array>) yield chunk;
-  } catch (err) {
-    if (isRetryable(err)) {
-      throw new DownloadBrokenError(`The download of ${label} broke part way: ${describeFailure(err)}.`, { cause: err });
-    }
-    throw err;
-  } finally {
-    if (!res.body.destroyed) discard(res);
+/** Literal loopback, private (RFC 1918, ULA) and link-local addresses, and localhost. */
+export function isInternalHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (isLoopbackHost(host) || host.endsWith('.localhost') || host === '0.0.0.0' || host === '::') return true;
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(host);
+  if (v4) {
+    const a = Number(v4[1]);
+    const b = Number(v4[2]);
+    return a === 10 || a === 0 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
   }
-}
-
-function cookiesOf(res: Response): { name: string; value: string }[] {
-  const raw = res.headers['set-cookie'];
-  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-  const headers = new Headers();
-  for (const line of list) headers.append('set-cookie', line);
-  return getSetCookies(headers).map((c) => ({ name: c.name, value: c.value }));
+  if (host.includes(':')) return host.startsWith('fc') || host.startsWith('fd') || host.startsWith('fe80') || host.startsWith('::ffff:');
+  return false;
 }

@@ -4,36 +4,30 @@
  * Protocol: the main thread posts chunks (copied into their own memory and transferred) and an end
  * marker; the worker answers each chunk with one batch of the rows it completed, in order, then `done`
  * with the rest, or `error`. At most IN_FLIGHT chunks are outstanding, so memory stays bounded and a
- * slow consumer (stdout backpressure) slows the download, while the worker parses the next chunk as
- * the main thread encodes the current batch.
- *
- * A CSV error is reported as CsvSyntaxError after the rest of the source was read: garbage from a
- * damaged archive can trip the parser before the archive's own checks (CRC) run, and then the source's
- * error (a BrokenExportError, worth a fresh export) is what is thrown instead.
+ * slow consumer (stdout backpressure) slows the reading, while the worker parses the next chunk as the
+ * main thread encodes the current batch. One record may be at most `maxRecordBytes` long, so memory
+ * never follows a giant cell.
  */
 import { Worker } from 'node:worker_threads';
-import { BrokenExportError } from '../errors.js';
+import { CsvSyntaxError } from '../../core/errors.js';
 
 const IN_FLIGHT = 3;
 
-export class CsvSyntaxError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-    readonly lines: number | undefined,
-  ) {
-    super(message);
-    this.name = 'CsvSyntaxError';
-  }
-}
-
-type FromWorker =
+export type FromWorker =
   | { type: 'rows'; rows: string[][] }
   | { type: 'done'; rows: string[][] }
   | { type: 'error'; error: { code: string; message: string; lines?: number } };
 
-export async function* csvRows(source: AsyncIterable<Uint8Array>): AsyncGenerator<string[][]> {
-  const worker = new Worker(new URL('./csv-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+export interface WorkerInput {
+  maxRecordBytes: number;
+}
+
+export async function* csvRows(source: AsyncIterable<Uint8Array>, maxRecordBytes: number): AsyncGenerator<string[][]> {
+  const workerData: WorkerInput = { maxRecordBytes };
+  const worker = new Worker(new URL('./csv-worker.js', import.meta.url), {
+    workerData,
+    resourceLimits: { maxYoungGenerationSizeMb: 4 },
+  });
   const inbox: FromWorker[] = [];
   let wake: (() => void) | undefined;
   const poke = (): void => {
@@ -55,19 +49,17 @@ export async function* csvRows(source: AsyncIterable<Uint8Array>): AsyncGenerato
   const it = source[Symbol.asyncIterator]();
   let inFlight = 0;
   let stopped = false;
-  let discard = false; // after a CSV error: read the rest of the source only to see whether it fails
   let credit: (() => void) | undefined;
   const pump = (async (): Promise<void> => {
     try {
       for (;;) {
-        while (inFlight >= IN_FLIGHT && !stopped && !discard) await new Promise<void>((resolve) => (credit = resolve));
+        while (inFlight >= IN_FLIGHT && !stopped) await new Promise<void>((resolve) => (credit = resolve));
         if (stopped) return;
         const r = await it.next();
         if (r.done) {
-          if (!discard) worker.postMessage({ type: 'end' });
+          worker.postMessage({ type: 'end' });
           return;
         }
-        if (discard) continue;
         const copy = new Uint8Array(r.value); // own memory, so it can be transferred
         worker.postMessage({ type: 'chunk', chunk: copy }, [copy.buffer]);
         inFlight++;
@@ -84,14 +76,9 @@ export async function* csvRows(source: AsyncIterable<Uint8Array>): AsyncGenerato
         if (failure !== undefined) throw failure;
         await new Promise<void>((resolve) => (wake = resolve));
       }
-      const msg = inbox.shift()!;
-      if (msg.type === 'error') {
-        discard = true;
-        credit?.();
-        await pump;
-        if (failure instanceof BrokenExportError) throw failure;
-        throw new CsvSyntaxError(msg.error.message, msg.error.code, msg.error.lines);
-      }
+      const msg = inbox.shift();
+      if (msg === undefined) continue;
+      if (msg.type === 'error') throw new CsvSyntaxError(msg.error.message, msg.error.code, msg.error.lines);
       if (msg.type === 'rows') {
         inFlight--;
         credit?.();
@@ -102,7 +89,7 @@ export async function* csvRows(source: AsyncIterable<Uint8Array>): AsyncGenerato
   } finally {
     stopped = true;
     credit?.();
-    await pump; // the caller aborts the download first, so a pending read ends promptly
+    await pump;
     await it.return?.();
     await worker.terminate();
   }

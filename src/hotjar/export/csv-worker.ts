@@ -1,23 +1,28 @@
 /**
  * Worker thread: parses CSV bytes with csv-parse and posts the rows back, one batch per chunk it was
- * given, in order. Runs beside the main thread (which downloads, unzips, encodes and writes), so the
- * parse — the most expensive step — uses the machine's second core. See csv-rows.ts for the protocol.
+ * given, in order. Runs beside the main thread (which reads, encodes and writes), so the parse — the
+ * most expensive step — uses the machine's second core. See csv-rows.ts for the protocol.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { parse, type CsvError } from 'csv-parse';
+import type { FromWorker, WorkerInput } from './csv-rows.js';
 
-const port = parentPort!;
-const parser = parse({ bom: true, skip_empty_lines: true });
+const port = parentPort;
+if (!port) throw new Error('csv-worker.js runs only as a worker thread');
+const { maxRecordBytes } = workerData as WorkerInput;
+const parser = parse({ bom: true, skip_empty_lines: true, max_record_size: maxRecordBytes });
 let rows: string[][] = [];
 let failed = false;
+const post = (message: FromWorker): void => port.postMessage(message);
 
 parser.on('data', (row: string[]) => rows.push(row));
 parser.on('error', (err: CsvError) => {
   failed = true;
-  port.postMessage({ type: 'error', error: { code: err.code, message: err.message, lines: (err as { lines?: number }).lines } });
+  const lines = (err as { lines?: unknown }).lines;
+  post({ type: 'error', error: { code: err.code, message: err.message, ...(typeof lines === 'number' ? { lines } : {}) } });
 });
 parser.on('end', () => {
-  if (!failed) port.postMessage({ type: 'done', rows });
+  if (!failed) post({ type: 'done', rows });
 });
 
 port.on('message', (msg: { type: 'chunk'; chunk: Uint8Array } | { type: 'end' }) => {
@@ -30,6 +35,6 @@ port.on('message', (msg: { type: 'chunk'; chunk: Uint8Array } | { type: 'end' })
     if (failed) return;
     const batch = rows;
     rows = [];
-    port.postMessage({ type: 'rows', rows: batch });
+    post({ type: 'rows', rows: batch });
   });
 });

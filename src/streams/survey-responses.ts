@@ -1,0 +1,56 @@
+/**
+ * survey_responses: one record per response, every column of the export under its header text (see
+ * columns.ts for duplicates and clashes), `Number` an integer, `Date Submitted` in cursor form, empty
+ * cells null, plus site_id and survey_id. The record's JSON is written straight from the row with
+ * pre-encoded keys (faster than building an object and stringifying it).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isObject, type JsonObject } from '../core/json.js';
+import { packageRoot } from '../core/package-root.js';
+import { layout } from './columns.js';
+import { CURSOR_FIELD, NUMBER_FIELD } from './state.js';
+import { cell, type StreamDefinition } from './stream.js';
+
+const STATIC_SCHEMA = join(packageRoot, 'catalog', 'survey_responses.json');
+
+export const surveyResponses: StreamDefinition = {
+  name: 'survey_responses',
+  description: 'One record per survey response, with every column of the export.',
+  primaryKey: [[NUMBER_FIELD], ['survey_id']],
+  cursorField: [CURSOR_FIELD],
+  declaresColumns: true,
+
+  schema(columns) {
+    const schema = JSON.parse(readFileSync(STATIC_SCHEMA, 'utf8')) as JsonObject;
+    if (columns === undefined) return schema;
+    // Discovered: every column declared by its record key, as nullable text; nothing else allowed.
+    const properties = isObject(schema['properties']) ? schema['properties'] : {};
+    for (const key of columns) properties[key] ??= { type: ['null', 'string'] };
+    schema['properties'] = properties;
+    schema['additionalProperties'] = false;
+    return schema;
+  },
+
+  encoder({ siteId, surveyId, layout: { keys } }) {
+    const prefixes = keys.map((key, i) => `${i ? ',' : '{'}${JSON.stringify(key)}:`);
+    const numberIndex = keys.indexOf(NUMBER_FIELD);
+    const dateIndex = keys.indexOf(CURSOR_FIELD);
+    const suffix = `,"site_id":${JSON.stringify(siteId)},"survey_id":${JSON.stringify(surveyId)}}`;
+    return {
+      encode(row, number, date, emit) {
+        let json = '';
+        for (let i = 0; i < prefixes.length; i++) {
+          json += prefixes[i];
+          json += i === numberIndex ? String(number) : i === dateIndex ? `"${date}"` : cell(row[i]);
+        }
+        return emit(json + suffix);
+      },
+    };
+  },
+};
+
+/** The record keys a survey's header makes (what discover declares). */
+export function responseColumns(header: readonly string[]): string[] {
+  return layout(header).keys;
+}
