@@ -6,8 +6,8 @@ import { readFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HotjarSandbox } from '../src/sandbox/server.js';
-import { CHECKOUT_HEADER, NPS_HEADER, SAMPLE_SITE_ID, checkoutRow, fileDate, generate, npsRow, sampleSurveys } from '../src/sandbox/data.js';
+import { HotjarSandbox } from '../devtools/stand-in/server.js';
+import { CHECKOUT_HEADER, NPS_HEADER, SAMPLE_SITE_ID, checkoutRow, fileDate, generate, npsRow, sampleSurveys } from '../devtools/stand-in/data.js';
 import {
   ROOT,
   assertAllValid,
@@ -73,7 +73,7 @@ describe('spec', () => {
 
   it('runs as an executable (the package bin), shebang flags and all', async () => {
     const { execFileSync } = await import('node:child_process');
-    const out = execFileSync(join(ROOT, 'dist/src/main.js'), ['spec'], { encoding: 'utf8' });
+    const out = execFileSync(join(ROOT, 'dist/airbyte/main.js'), ['spec'], { encoding: 'utf8' });
     expect(JSON.parse(out.trim()).type).toBe('SPEC');
   });
 
@@ -147,34 +147,60 @@ describe('check', () => {
     expect(s.message).toContain('site 42');
   });
 
-  it('fails when Hotjar is unreachable', async () => {
+  it('reports an outage (Hotjar unreachable) as a transient TRACE error with exit 1, not FAILED', async () => {
     const bad = writeJson(dir, 'unreachable.json', sandbox.config({ base_url: 'http://127.0.0.1:9/api', max_attempts: 2, max_retry_wait_seconds: 0.01 }));
-    const s = status(await runCli(['check', '--config', bad]));
-    expect(s.status).toBe('FAILED');
-    expect(s.message).toMatch(/login failed after 2 attempts/);
-    expect(s.message).toContain('ECONNREFUSED');
+    const r = await runCli(['check', '--config', bad]);
+    expect(r.code).toBe(1);
+    assertAllValid(r);
+    expect(r.messages.some((m) => m.type === 'CONNECTION_STATUS')).toBe(false);
+    const traces = r.messages.filter((m) => m.type === 'TRACE');
+    expect(traces).toHaveLength(1);
+    const error = (traces[0]!['trace'] as { error: { message: string; failure_type: string } }).error;
+    expect(error.failure_type).toBe('transient_error');
+    expect(error.message).toMatch(/login failed after 2 attempts/);
+    expect(error.message).toContain('ECONNREFUSED');
   });
 });
 
 describe('discover', () => {
-  it('publishes survey_responses', async () => {
+  it("publishes both streams; survey_responses declares every column of every survey's export", async () => {
+    const downloadsBefore = sandbox.count('download');
     const r = await runCli(['discover', '--config', configPath]);
     expect(r.code).toBe(0);
     assertAllValid(r);
     expect(r.messages).toHaveLength(1);
     const streams = (r.messages[0]!['catalog'] as { streams: Record<string, unknown>[] }).streams;
-    expect(streams).toHaveLength(1);
+    expect(streams.map((s) => s['name'])).toEqual(['survey_responses', 'survey_answers']);
     expect(streams[0]).toMatchObject({
-      name: 'survey_responses',
       supported_sync_modes: ['full_refresh', 'incremental'],
       source_defined_cursor: true,
       default_cursor_field: ['Date Submitted'],
       source_defined_primary_key: [['Number'], ['survey_id']],
     });
+    expect(streams[1]).toMatchObject({ source_defined_primary_key: [['Number'], ['survey_id'], ['question']] });
     const schema = streams[0]!['json_schema'] as Record<string, Record<string, Record<string, unknown>>>;
-    expect(schema['additionalProperties']).toBe(true);
+    expect(schema['additionalProperties']).toBe(false);
     expect(schema['properties']!['Date Submitted']).toMatchObject({ format: 'date-time', airbyte_type: 'timestamp_without_timezone' });
     expect(schema['properties']!['Number']!['type']).toBe('integer');
+    // The union in a stable order: fixed columns, then survey 111's header, then survey 222's new ones.
+    const keys = Object.keys(schema['properties']!);
+    const h111 = (sandbox.surveys.get('111') as { header: string[] }).header;
+    const h222 = (sandbox.surveys.get('222') as { header: string[] }).header;
+    for (const h of [...h111, ...h222]) expect(keys).toContain(h);
+    expect(keys.indexOf(h111.at(-1)!)).toBeLessThan(keys.indexOf(h222.at(-1)!));
+    for (const h of [...h111, ...h222]) if (!['Number', 'Date Submitted'].includes(h)) expect(schema['properties']![h]!['type']).toEqual(expect.arrayContaining(['null', 'string']));
+    // Each header was read from its export (one download per survey).
+    expect(sandbox.count('download') - downloadsBefore).toBe(2);
+  });
+
+  it('fails naming the survey when one export cannot be read', async () => {
+    const bad = writeJson(tempDir(), 'unknown.json', sandbox.config({ survey_ids: ['111', '999'] }));
+    const r = await runCli(['discover', '--config', bad]);
+    expect(r.code).toBe(1);
+    assertAllValid(r);
+    const error = (r.messages.find((m) => m.type === 'TRACE')!['trace'] as { error: { message: string; failure_type: string } }).error;
+    expect(error.failure_type).toBe('config_error');
+    expect(error.message).toContain('survey 999');
   });
 });
 
@@ -212,41 +238,46 @@ describe('read', () => {
     expect(new URL(sandbox.downloadOrigin).hostname).not.toBe(new URL(sandbox.apiUrl).hostname);
   });
 
-  it('syncs incrementally: new responses plus the boundary second, nothing else', async () => {
+  it('syncs incrementally by Number: exactly the new responses, late arrivals included, no boundary repeat', async () => {
     const d = tempDir();
     const first = await runCli(['read', '--config', configPath, '--catalog', catalogPath]);
     expect(first.code).toBe(0);
     assertAllValid(first);
     expect(records(first)).toHaveLength(21);
     const state = states(first).at(-1)!;
-    const cursors = (state['stream'] as { stream_state: { surveys: Record<string, Record<string, string>> } }).stream_state.surveys;
+    const cursors = (state['stream'] as { stream_state: { surveys: Record<string, Record<string, string | number>> } }).stream_state.surveys;
     const survey = sandbox.surveys.get('111') as { rows: string[][] };
     const newest = survey.rows[0]!;
-    expect(cursors['111']!['Date Submitted']).toBe(newest[2]!.replace(' ', 'T'));
+    expect(cursors['111']).toEqual({ 'Date Submitted': newest[2]!.replace(' ', 'T'), Number: Number(newest[0]) });
 
-    // Two new responses: one in the same second as the previous newest, one later.
+    // Three new responses: one later, one delivered late (dated a day before the cursor), one in the cursor's own second.
     const topNumber = Number(newest[0]);
+    const at = Date.parse(`${newest[2]!.replace(' ', 'T')}Z`);
+    const later = checkoutRow(topNumber + 3, fileDate(at + 60_000));
+    const lateArrival = checkoutRow(topNumber + 2, fileDate(at - 86_400_000));
     const sameSecond = checkoutRow(topNumber + 1, newest[2]!);
-    const later = checkoutRow(topNumber + 3, fileDate(Date.parse(`${newest[2]!.replace(' ', 'T')}Z`) + 60_000));
-    sandbox.addResponses('111', [later, sameSecond]);
+    sandbox.addResponses('111', [later, lateArrival, sameSecond]);
     const statePath = lastStateFile(d, first);
-    const second = await runCli(['read', '--config', configPath, '--catalog', catalogPath, '--state', statePath]);
+    let second: Awaited<ReturnType<typeof runCli>>;
+    try {
+      second = await runCli(['read', '--config', configPath, '--catalog', catalogPath, '--state', statePath]);
+    } finally {
+      survey.rows.splice(0, 3); // this test's own responses: later tests see the stand-in as it was
+    }
     expect(second.code).toBe(0);
     assertAllValid(second);
     const s111 = sandbox.surveys.get('111') as { header: string[] };
-    const npsTop = (sandbox.surveys.get('222') as { header: string[]; rows: string[][] }).rows[0]!;
     expect(records(second)).toEqual([
       expectedRecord(s111.header, later, SITE, '111'),
+      expectedRecord(s111.header, lateArrival, SITE, '111'),
       expectedRecord(s111.header, sameSecond, SITE, '111'),
-      expectedRecord(s111.header, newest, SITE, '111'),
-      expectedRecord(NPS_HEADER, npsTop, SITE, '222'),
     ]);
-    const after = (states(second).at(-1)!['stream'] as { stream_state: { surveys: Record<string, Record<string, string>> } }).stream_state.surveys;
-    expect(after['111']!['Date Submitted']).toBe(later[2]!.replace(' ', 'T'));
+    const after = (states(second).at(-1)!['stream'] as { stream_state: { surveys: Record<string, Record<string, string | number>> } }).stream_state.surveys;
+    expect(after['111']).toEqual({ 'Date Submitted': later[2]!.replace(' ', 'T'), Number: topNumber + 3 });
     expect(after['222']).toEqual(cursors['222']);
   });
 
-  it('reads nothing from a state in the future, still emits STATE, and keeps the cursor', async () => {
+  it('reads nothing from a (date-only) state in the future, still emits STATE, keeps the date and adds the Number', async () => {
     const d = tempDir();
     const future = { surveys: { '111': { 'Date Submitted': '2999-01-01T00:00:00' }, '222': { 'Date Submitted': '2999-01-01T00:00:00' } } };
     const statePath = writeJson(d, 'future.json', [{ type: 'STREAM', stream: { stream_descriptor: { name: 'survey_responses' }, stream_state: future } }]);
@@ -255,7 +286,12 @@ describe('read', () => {
     assertAllValid(r);
     expect(records(r)).toHaveLength(0);
     expect(states(r).length).toBeGreaterThanOrEqual(1);
-    expect((states(r).at(-1)!['stream'] as { stream_state: unknown }).stream_state).toEqual(future);
+    // The date cursor stays; the verified pass adds each survey's highest Number, so the next run is exact.
+    const kept = (states(r).at(-1)!['stream'] as { stream_state: { surveys: Record<string, Record<string, unknown>> } }).stream_state.surveys;
+    for (const id of ['111', '222']) {
+      const top = (sandbox.surveys.get(id) as { rows: string[][] }).rows[0]!;
+      expect(kept[id]).toEqual({ 'Date Submitted': '2999-01-01T00:00:00', Number: Number(top[0]) });
+    }
     expect(statuses(r)).toEqual(['STARTED', 'RUNNING', 'COMPLETE']);
   });
 

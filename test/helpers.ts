@@ -13,8 +13,8 @@ import { expect } from 'vitest';
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 export const ROOT = resolve(import.meta.dirname, '..');
-export const CLI = join(ROOT, 'dist/src/main.js');
-export const PROTOCOL_DIR = resolve(ROOT, '../shared/airbyte-protocol');
+export const CLI = join(ROOT, 'dist/airbyte/main.js');
+export const PROTOCOL_DIR = join(ROOT, 'test/fixtures');
 
 export interface Message {
   type: string;

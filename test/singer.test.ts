@@ -5,12 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HotjarSandbox } from '../src/sandbox/server.js';
-import { CHECKOUT_HEADER, NPS_HEADER, checkoutRow, fileDate, generate, npsRow } from '../src/sandbox/data.js';
+import { HotjarSandbox } from '../devtools/stand-in/server.js';
+import { CHECKOUT_HEADER, NPS_HEADER, checkoutRow, fileDate, generate, npsRow } from '../devtools/stand-in/data.js';
 import { ROOT, expectedRecord, runCli, tempDir, writeJson, type RunResult } from './helpers.js';
 import { checkSingerOutput, type CheckedOutput } from './singer-checker.js';
 
-const TAP = join(ROOT, 'dist/src/singer/main.js');
+const TAP = join(ROOT, 'dist/singer/main.js');
 const SITE = '1234567';
 const STREAM = 'survey_responses';
 let sandbox: HotjarSandbox;

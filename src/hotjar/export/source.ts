@@ -110,11 +110,12 @@ function dataError(err: unknown, label: string): unknown {
   if (err instanceof CsvSyntaxError || (err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('CSV_'))) {
     const lines = err instanceof CsvSyntaxError ? err.lines : (err as { lines?: number }).lines;
     const code = err instanceof CsvSyntaxError ? err.code : String((err as { code: unknown }).code);
-    const what =
+    const at = `line ${String(lines ?? '?')}`;
+    const text =
       code === 'CSV_MAX_RECORD_SIZE'
-        ? `a response larger than max_field_bytes (raise it in the config if the survey really holds such answers)`
-        : `invalid CSV (${err.message})`;
-    return new DataError(`The export of ${label} has ${what} at line ${String(lines ?? '?')}.`, { cause: err });
+        ? `The export of ${label} has a response larger than max_field_bytes at ${at}; raise max_field_bytes in the config if the survey really holds such answers.`
+        : `The export of ${label} is not valid CSV at ${at}: ${err.message}.`;
+    return new DataError(text, { cause: err });
   }
   return err;
 }
