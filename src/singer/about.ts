@@ -1,11 +1,338 @@
-// Placeholder until the packaging branch lands (replaced by the full definition).
-export interface About {
-  name: string;
-  description: string;
-  capabilities: string[];
+/**
+ * `tap-hotjar --about [--format text|json|markdown]`: what the tap is, its capabilities and settings,
+ * laid out like the Meltano Singer SDK's `--about` output (singer_sdk/about.py: TextFormatter,
+ * JSONFormatter, MarkdownFormatter), so tools that read an SDK tap's `--about` read this one too.
+ *
+ * Pure and self-contained (no imports): the caller reads the version from package.json, passes it in
+ * and writes the result followed by one newline, as the SDK's `print` does.
+ *
+ * Where the SDK's output would say something untrue of this tap, it is left out or replaced:
+ * - `sdk_version` is null (JSON) / `None` (text): the tap is not built with the Meltano Singer SDK,
+ *   and the Markdown page says so in place of the SDK's "Built with the Meltano Singer SDK" line;
+ * - the text format's "Environment Variable" lines appear only when `envVarPrefix` is set, since the
+ *   SDK's `<NAME>_<SETTING>` environment configuration exists only where the tap implements it;
+ * - `supported_python_versions` is null, and its sections are omitted, as the SDK does when unknown.
+ */
+
+/** Singer capabilities, as Meltano Hub spells them (singer_sdk/helpers/capabilities.py). */
+export type Capability =
+  | 'about'
+  | 'catalog'
+  | 'discover'
+  | 'state'
+  | 'properties'
+  | 'test'
+  | 'log-based'
+  | 'stream-maps'
+  | 'schema-flattening'
+  | 'activate-version'
+  | 'batch'
+  | 'structured-logging';
+
+/** Meltano setting kinds (meltano/hub schemas/common/base_setting.schema.json), the ones a tap uses. */
+export type SettingKind =
+  | 'string'
+  | 'password'
+  | 'email'
+  | 'integer'
+  | 'decimal'
+  | 'boolean'
+  | 'date_iso8601'
+  | 'options'
+  | 'array'
+  | 'object';
+
+export type JsonScalar = string | number | boolean | null;
+
+export interface AboutSetting {
+  /** Config key; a dotted name (`credentials.client_id`) is a key inside an object setting. */
+  readonly name: string;
+  readonly kind: SettingKind;
+  readonly description: string;
+  /** A secret: redacted by Meltano, and `"secret": true, "writeOnly": true` in the JSON schema. */
+  readonly sensitive: boolean;
+  readonly required?: boolean;
+  readonly default?: JsonScalar;
+  /** JSON type of the items of an `array` setting. */
+  readonly items?: 'string' | 'integer' | 'number' | 'boolean';
+  /** Allowed values of an `options` setting. */
+  readonly options?: readonly string[];
 }
-export const ABOUT: About = { name: 'tap-hotjar', description: 'Singer tap for Hotjar survey responses', capabilities: ['catalog', 'discover', 'state', 'about'] };
-export function formatAbout(about: About, format: 'text' | 'json' | 'markdown', version: string): string {
-  if (format === 'json') return JSON.stringify({ ...about, version }, null, 2);
-  return `Name: ${about.name}\nVersion: ${version}\nDescription: ${about.description}\nCapabilities: ${about.capabilities.join(', ')}`;
+
+export interface AboutInfo {
+  readonly name: string;
+  readonly description: string;
+  readonly capabilities: readonly Capability[];
+  readonly settings: readonly AboutSetting[];
+  /** Prefix of the environment variables that configure the tap, when it supports them. */
+  readonly envVarPrefix?: string;
+}
+
+export type AboutFormat = 'text' | 'json' | 'markdown';
+
+/**
+ * About tap-hotjar. The version is not here: the caller reads it from package.json (the one version
+ * of the npm package, the Docker image and metadata.yaml) and passes it to {@link formatAbout}.
+ * The settings are spec.json's properties, in its order, with the same descriptions.
+ */
+export const ABOUT: AboutInfo = {
+  name: 'tap-hotjar',
+  description: 'Singer tap for Hotjar survey responses.',
+  capabilities: ['catalog', 'discover', 'state', 'about'],
+  settings: [
+    {
+      name: 'email',
+      kind: 'email',
+      required: true,
+      sensitive: false,
+      description:
+        'Email address of the Hotjar user whose surveys are exported. The account must log in with email and password: accounts that use two-factor authentication or single sign-on (SSO) cannot log in this way.',
+    },
+    {
+      name: 'password',
+      kind: 'password',
+      required: true,
+      sensitive: true,
+      description: 'Password of that Hotjar user. It is sent only to the Hotjar API (base_url) and never printed.',
+    },
+    {
+      name: 'site_id',
+      kind: 'string',
+      required: true,
+      sensitive: false,
+      description:
+        'Numeric ID of the Hotjar site (the number in insights.hotjar.com/site/<site_id>/...). A JSON number is accepted too.',
+    },
+    {
+      name: 'survey_ids',
+      kind: 'array',
+      items: 'string',
+      required: true,
+      sensitive: false,
+      description:
+        'Numeric IDs of the surveys to export (the number in .../surveys/<survey_id>/responses). JSON numbers are accepted too.',
+    },
+    {
+      name: 'start_date',
+      kind: 'date_iso8601',
+      sensitive: false,
+      description:
+        'Optional. Responses submitted before this moment are never read. YYYY-MM-DD (midnight UTC) or an ISO 8601 date-time such as 2024-01-31T12:00:00Z; a date-time without a zone is taken as UTC, like Hotjar\'s own timestamps.',
+    },
+    {
+      name: 'base_url',
+      kind: 'string',
+      default: 'https://insights.hotjar.com/api',
+      sensitive: false,
+      description:
+        "Advanced. Base URL of Hotjar's internal API. Change it only to point the connector at a stand-in for testing.",
+    },
+    {
+      name: 'max_attempts',
+      kind: 'integer',
+      default: 5,
+      sensitive: false,
+      description:
+        'Advanced. How many times a request (login, export, download) is tried before the sync fails, counting the first try. Retries use exponential backoff with jitter.',
+    },
+    {
+      name: 'max_retry_wait_seconds',
+      kind: 'decimal',
+      default: 60,
+      sensitive: false,
+      description:
+        "Advanced. The longest backoff pause between two attempts. A server's Retry-After is honoured up to the same limit, before the backoff.",
+    },
+    {
+      name: 'request_timeout_seconds',
+      kind: 'decimal',
+      default: 300,
+      sensitive: false,
+      description:
+        'Advanced. How long to wait for Hotjar to start answering, and the longest silence while a download is under way, before the attempt counts as failed. Hotjar builds an export before answering, so large surveys need a generous value.',
+    },
+  ],
+};
+
+/** A JSON Schema object as the SDK's `--about` carries it under `settings`. */
+export interface SettingsSchema {
+  type: 'object';
+  properties: Record<string, PropertySchema>;
+  required?: string[];
+}
+
+export interface PropertySchema {
+  type: string;
+  description?: string;
+  default?: JsonScalar;
+  format?: string;
+  enum?: string[];
+  items?: { type: string };
+  secret?: true;
+  writeOnly?: true;
+  properties?: Record<string, PropertySchema>;
+  required?: string[];
+}
+
+const JSON_TYPE: Record<SettingKind, string> = {
+  string: 'string',
+  password: 'string',
+  email: 'string',
+  date_iso8601: 'string',
+  options: 'string',
+  integer: 'integer',
+  decimal: 'number',
+  boolean: 'boolean',
+  array: 'array',
+  object: 'object',
+};
+
+function propertySchema(s: AboutSetting): PropertySchema {
+  const p: PropertySchema = { type: JSON_TYPE[s.kind] };
+  if (s.description) p.description = s.description;
+  if (s.default !== undefined) p.default = s.default;
+  if (s.kind === 'email') p.format = 'email';
+  if (s.kind === 'options' && s.options) p.enum = [...s.options];
+  if (s.kind === 'array') p.items = { type: s.items ?? 'string' };
+  if (s.sensitive) {
+    p.secret = true;
+    p.writeOnly = true;
+  }
+  return p;
+}
+
+/** The settings as one JSON Schema object; dotted names become nested object properties. */
+export function settingsSchema(settings: readonly AboutSetting[]): SettingsSchema {
+  const root: SettingsSchema = { type: 'object', properties: {} };
+  for (const s of settings) {
+    const path = s.name.split('.');
+    const leaf = path.pop() ?? s.name;
+    let holder: { properties?: Record<string, PropertySchema>; required?: string[] } = root;
+    for (const part of path) {
+      const props: Record<string, PropertySchema> = (holder.properties ??= {});
+      const next: PropertySchema = (props[part] ??= { type: 'object', properties: {} });
+      if (next.type !== 'object') throw new Error(`setting ${s.name}: ${part} is not an object setting`);
+      holder = next;
+    }
+    const props: Record<string, PropertySchema> = (holder.properties ??= {});
+    const existing = props[leaf];
+    // An object setting declared before its dotted children keeps them.
+    props[leaf] = existing?.properties ? { ...propertySchema(s), properties: existing.properties } : propertySchema(s);
+    if (s.required) (holder.required ??= []).push(leaf);
+  }
+  return root;
+}
+
+/** Python's str() of a JSON value, as the SDK's f-strings render it. */
+function pyStr(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
+  if (typeof v === 'object') {
+    return `{${Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`)
+      .join(', ')}}`;
+  }
+  return String(v);
+}
+
+/** Python's repr() of a JSON value (strings quoted as Python quotes them). */
+function pyRepr(v: unknown): string {
+  if (typeof v !== 'string') return pyStr(v);
+  const quote = v.includes("'") && !v.includes('"') ? '"' : "'";
+  const body = v
+    .replace(/\\/g, '\\\\')
+    .replace(/\n/g, '\\n')
+    .replace(/\r/g, '\\r')
+    .replace(/\t/g, '\\t')
+    .replace(new RegExp(quote, 'g'), `\\${quote}`);
+  return `${quote}${body}${quote}`;
+}
+
+/** json.dumps(..., indent=2): JSON.stringify's layout, plus Python's ensure_ascii escaping. */
+function pythonJsonDumps(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+function formatText(about: AboutInfo, version: string, schema: SettingsSchema): string {
+  let out = `Name: ${about.name}\nDescription: ${about.description}\nVersion: ${version}\nSDK Version: None`;
+  out += '\nCapabilities:\n';
+  out += about.capabilities.map((c) => `  - ${c}`).join('\n');
+  out += '\nSettings:\n';
+  for (const [name, prop] of Object.entries(schema.properties)) {
+    out += `  - Name: ${name}\n`;
+    out += `    Type: ${pyStr(prop.type)}\n`;
+    if (about.envVarPrefix !== undefined) {
+      out += `    Environment Variable: ${about.envVarPrefix}${name.toUpperCase().replace(/-/g, '_')}\n`;
+    }
+  }
+  return out;
+}
+
+function formatJson(about: AboutInfo, version: string, schema: SettingsSchema): string {
+  return pythonJsonDumps({
+    name: about.name,
+    description: about.description,
+    version,
+    sdk_version: null,
+    supported_python_versions: null,
+    capabilities: [...about.capabilities],
+    settings: schema,
+  });
+}
+
+function markdownRows(
+  schema: { properties?: Record<string, PropertySchema>; required?: string[] },
+  parent: string,
+): string[] {
+  const rows: string[] = [];
+  const required = schema.required ?? [];
+  for (const [name, prop] of Object.entries(schema.properties ?? {})) {
+    const settingName = parent ? `${parent}.${name}` : name;
+    const description = (prop.description ?? '').replace(/\n/g, '<BR/>');
+    rows.push(
+      `| ${settingName} | ${required.includes(name) ? 'True' : 'False'} | ${pyStr(prop.default)} | ${description} |`,
+    );
+    if (prop.properties) rows.push(...markdownRows(prop, settingName));
+  }
+  return rows;
+}
+
+function formatMarkdown(about: AboutInfo, schema: SettingsSchema): string {
+  let out = `# \`${about.name}\`\n\n${about.description}\n\n`;
+  out +=
+    'Built in TypeScript for Node.js (npm package `source-hotjar`), not with the ' +
+    "[Meltano Singer SDK](https://sdk.meltano.com); this page follows the SDK's `--about` layout.\n\n";
+  out += '## Capabilities\n\n';
+  out += about.capabilities.map((c) => `- \`${c}\``).join('\n');
+  out += '\n\n';
+  out += '## Settings\n\n';
+  out += '| Setting | Required | Default | Description |\n|:--------|:--------:|:-------:|:------------|\n';
+  out += markdownRows(schema, '').join('\n');
+  out += `\n\nA full list of supported settings and capabilities is available by running: \`${about.name} --about\`\n`;
+  return out;
+}
+
+/**
+ * The `--about` output in the given format, without the final newline that the caller prints after it
+ * (as the SDK's `print` adds one).
+ */
+export function formatAbout(about: AboutInfo, format: AboutFormat, version: string): string {
+  const schema = settingsSchema(about.settings);
+  switch (format) {
+    case 'text':
+      return formatText(about, version, schema);
+    case 'json':
+      return formatJson(about, version, schema);
+    case 'markdown':
+      return formatMarkdown(about, schema);
+    default: {
+      const never: never = format;
+      throw new Error(`unknown --about format: ${String(never)}`);
+    }
+  }
 }
