@@ -36,15 +36,15 @@ RUN userdel --remove node 2>/dev/null || true; \
 WORKDIR /airbyte/integration_code
 COPY --from=build --chown=airbyte:airbyte /build/package.json ./package.json
 COPY --from=build --chown=airbyte:airbyte /build/node_modules ./node_modules
-COPY --from=build --chown=airbyte:airbyte /build/dist/src ./dist/src
+COPY --from=build --chown=airbyte:airbyte /build/dist ./dist
 COPY --from=build --chown=airbyte:airbyte /build/spec.json ./spec.json
 COPY --from=build --chown=airbyte:airbyte /build/catalog ./catalog
 
 ENV NODE_ENV=production \
-    AIRBYTE_ENTRYPOINT="/usr/local/bin/node --max-semi-space-size=4 /airbyte/integration_code/dist/src/main.js"
+    AIRBYTE_ENTRYPOINT="/usr/local/bin/node --max-semi-space-size=4 /airbyte/integration_code/dist/airbyte/main.js"
 
 LABEL io.airbyte.name=airbyte/source-hotjar \
       io.airbyte.version=0.1.0
 
 USER airbyte
-ENTRYPOINT ["/usr/local/bin/node", "--max-semi-space-size=4", "/airbyte/integration_code/dist/src/main.js"]
+ENTRYPOINT ["/usr/local/bin/node", "--max-semi-space-size=4", "/airbyte/integration_code/dist/airbyte/main.js"]

@@ -4,7 +4,7 @@
 #   1. make sure a Docker engine runs (installs docker.io and starts dockerd when root)
 #   2. scripts/docker-base.sh: local stand-in for node:24-bookworm-slim if it cannot be pulled
 #   3. docker build -t source-hotjar:test .   (+ static checks on the image config)
-#   4. start the local Hotjar stand-in on the host (node dist/src/main.js sandbox ...)
+#   4. start the local Hotjar stand-in on the host (node .devtools/devtools/sandbox.js ...)
 #   5. run spec / check / discover / read / read --state in the container with --network host,
 #      inputs mounted read-only as files of a foreign uid, both the Airbyte way (/airbyte/in)
 #      and the Meltano tap-airbyte way (/tmp/meltano)
@@ -166,11 +166,11 @@ fi
 
 # ---------------------------------------------------------------- 4. sandbox on the host
 phase "sandbox"
-if [[ ! -f "$ROOT/dist/src/main.js" ]] || [[ -n "$(find "$ROOT/src" -newer "$ROOT/dist/src/main.js" -print -quit)" ]]; then
-  say "building dist/ on the host (npm run build)"
-  (cd "$ROOT" && npm run build >"$WORK/host-build.log" 2>&1) || { tail -n 30 "$WORK/host-build.log" >&2; fail "host npm run build"; say "docker: $PASSED passed, $FAILED failed"; exit 1; }
+if [[ ! -f "$ROOT/.devtools/devtools/sandbox.js" ]] || [[ -n "$(find "$ROOT/devtools" -newer "$ROOT/.devtools/devtools/sandbox.js" -print -quit)" ]]; then
+  say "building the stand-in on the host (npm run build:devtools)"
+  (cd "$ROOT" && npm run build:devtools >"$WORK/host-build.log" 2>&1) || { tail -n 30 "$WORK/host-build.log" >&2; fail "host npm run build:devtools"; say "docker: $PASSED passed, $FAILED failed"; exit 1; }
 fi
-node "$ROOT/dist/src/main.js" sandbox --host 127.0.0.1 --port 0 --config-out "$WORK/config.json" >"$WORK/sandbox.log" 2>&1 &
+node "$ROOT/.devtools/devtools/sandbox.js" --host 127.0.0.1 --port 0 --config-out "$WORK/config.json" >"$WORK/sandbox.log" 2>&1 &
 SANDBOX_PID=$!
 ready=0
 for _ in $(seq 1 300); do

@@ -33,7 +33,9 @@ check() { # name, node assertion over the JSON lines in $out
 out=$("$bin/source-hotjar" spec)
 check "spec from the installed package" 'const m=JSON.parse(process.argv[1]); if(m.type!=="SPEC"||!m.spec.connectionSpecification.properties.password.airbyte_secret) process.exit(1)'
 
-"$bin/source-hotjar" sandbox --port 0 --config-out "$tmp/config.json" 2>"$tmp/sandbox.log" &
+# The stand-in is a dev tool: it runs from the checkout, never from the installed package.
+[ -f "$root/.devtools/devtools/sandbox.js" ] || (cd "$root" && npm run --silent build:devtools)
+node "$root/.devtools/devtools/sandbox.js" --port 0 --config-out "$tmp/config.json" 2>"$tmp/sandbox.log" &
 sandbox_pid=$!
 for _ in $(seq 1 100); do [ -s "$tmp/config.json" ] && break; sleep 0.1; done
 [ -s "$tmp/config.json" ] || { echo "FAIL: the stand-in did not start" >&2; cat "$tmp/sandbox.log" >&2; exit 1; }
@@ -41,7 +43,11 @@ for _ in $(seq 1 100); do [ -s "$tmp/config.json" ] && break; sleep 0.1; done
 out=$("$bin/source-hotjar" check --config "$tmp/config.json")
 check "check against the stand-in" 'const m=JSON.parse(process.argv[1]); if(m.connectionStatus.status!=="SUCCEEDED") process.exit(1)'
 
-out=$("$bin/source-hotjar" read --config "$tmp/config.json" --catalog "$pkg/catalog/configured_catalog_full_refresh.json")
+if [ -e "$pkg/devtools" ] || [ -e "$pkg/dist/sandbox" ] || grep -rq "HotjarSandbox" "$pkg/dist"; then
+  echo "FAIL: the package ships stand-in code" >&2; exit 1
+fi
+passed=$((passed + 1)); echo "  ok    the package holds no stand-in code"
+out=$("$bin/source-hotjar" read --config "$tmp/config.json" --catalog "$root/integration_tests/configured_catalog_full_refresh.json")
 check "full read: 21 records and a STATE per survey" '
   const ms=process.argv[1].trim().split("\n").map(l=>JSON.parse(l));
   const n=ms.filter(m=>m.type==="RECORD").length, s=ms.filter(m=>m.type==="STATE").length;

@@ -11,7 +11,7 @@ import { mask } from '../core/secrets.js';
 import { asEncodedLine, type EncodedLine } from '../core/writer.js';
 import type { StreamStatus } from '../streams/driver.js';
 
-export const PROTOCOL_VERSION = '0.2.0';
+export const PROTOCOL_VERSION = '0.3.2';
 export type LogLevel = 'FATAL' | 'ERROR' | 'WARN' | 'INFO' | 'DEBUG' | 'TRACE';
 
 export interface StreamDescriptor {

@@ -93,7 +93,8 @@ export const ABOUT: AboutInfo = {
       kind: 'password',
       required: true,
       sensitive: true,
-      description: 'Password of that Hotjar user. It is sent only to the Hotjar API (base_url) and never printed.',
+      description:
+        'Password of that Hotjar user. It is sent only to the Hotjar API (base_url) and never printed.',
     },
     {
       name: 'site_id',
@@ -101,7 +102,7 @@ export const ABOUT: AboutInfo = {
       required: true,
       sensitive: false,
       description:
-        'Numeric ID of the Hotjar site (the number in insights.hotjar.com/site/<site_id>/...). A JSON number is accepted too.',
+        'Numeric ID of the Hotjar site (the number in insights.hotjar.com/site/<site_id>/...), without leading zeros. A JSON number is accepted too.',
     },
     {
       name: 'survey_ids',
@@ -110,14 +111,14 @@ export const ABOUT: AboutInfo = {
       required: true,
       sensitive: false,
       description:
-        'Numeric IDs of the surveys to export (the number in .../surveys/<survey_id>/responses). JSON numbers are accepted too.',
+        'Numeric IDs of the surveys to export (the number in .../surveys/<survey_id>/responses), without leading zeros. JSON numbers are accepted too.',
     },
     {
       name: 'start_date',
       kind: 'date_iso8601',
       sensitive: false,
       description:
-        'Optional. Responses submitted before this moment are never read. YYYY-MM-DD (midnight UTC) or an ISO 8601 date-time such as 2024-01-31T12:00:00Z; a date-time without a zone is taken as UTC, like Hotjar\'s own timestamps.',
+        'Optional. Responses submitted before this moment are never read. YYYY-MM-DD (midnight UTC) or an ISO 8601 date-time such as 2024-01-31T12:00:00Z; a date-time without a zone is taken as UTC, like Hotjar\'s own timestamps. Years 1970-9999.',
     },
     {
       name: 'base_url',
@@ -125,7 +126,7 @@ export const ABOUT: AboutInfo = {
       default: 'https://insights.hotjar.com/api',
       sensitive: false,
       description:
-        "Advanced. Base URL of Hotjar's internal API. Change it only to point the connector at a stand-in for testing.",
+        'Advanced. Base URL of Hotjar\'s internal API. Change it only to point the connector at a stand-in for testing: it must be https://, except for a loopback host (127.0.0.1, localhost), where http:// is allowed.',
     },
     {
       name: 'max_attempts',
@@ -141,7 +142,7 @@ export const ABOUT: AboutInfo = {
       default: 60,
       sensitive: false,
       description:
-        "Advanced. The longest backoff pause between two attempts. A server's Retry-After is honoured up to the same limit, before the backoff.",
+        'Advanced. The longest backoff pause between two attempts. A server\'s Retry-After is honoured up to the same limit, before the backoff.',
     },
     {
       name: 'request_timeout_seconds',
@@ -149,7 +150,39 @@ export const ABOUT: AboutInfo = {
       default: 300,
       sensitive: false,
       description:
-        'Advanced. How long to wait for Hotjar to start answering, and the longest silence while a download is under way, before the attempt counts as failed. Hotjar builds an export before answering, so large surveys need a generous value.',
+        'Advanced. The longest silence allowed while waiting for Hotjar to start answering or while a download is under way, before the attempt counts as failed. Hotjar builds an export before answering, so large surveys need a generous value.',
+    },
+    {
+      name: 'request_deadline_seconds',
+      kind: 'decimal',
+      default: 1800,
+      sensitive: false,
+      description:
+        'Advanced. The longest any one request (login, export, whole download) may take from start to end, however steadily data trickles in; past it the attempt counts as failed and is retried.',
+    },
+    {
+      name: 'max_export_bytes',
+      kind: 'integer',
+      default: 17179869184,
+      sensitive: false,
+      description:
+        'Advanced. An export whose CSV inflates beyond this many bytes is refused as a possible zip bomb. Default 16 GiB.',
+    },
+    {
+      name: 'max_export_ratio',
+      kind: 'decimal',
+      default: 10000,
+      sensitive: false,
+      description:
+        'Advanced. An export that inflates more than this many times its compressed size (once past 64 MiB) is refused as a possible zip bomb. Real exports of repetitive answers reach a few hundred.',
+    },
+    {
+      name: 'max_field_bytes',
+      kind: 'integer',
+      default: 16777216,
+      sensitive: false,
+      description:
+        'Advanced. A single response (one CSV row, all its answers together) larger than this is reported as a data error naming the survey and line, so memory never follows one giant cell.',
     },
   ],
 };
