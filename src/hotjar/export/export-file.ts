@@ -244,7 +244,8 @@ function findEndRecord(tail: Buffer, label: string): number {
   const signature = sig(SIG_END);
   let last = -1;
   let found = -1;
-  for (let i = tail.lastIndexOf(signature, tail.length - END_SIZE); i !== -1; i = i > 0 ? tail.lastIndexOf(signature, i - 1) : -1) {
+  const start = tail.length - END_SIZE; // (negative: too short for any end record, and lastIndexOf would count from the end)
+  for (let i = start < 0 ? -1 : tail.lastIndexOf(signature, start); i !== -1; i = i > 0 ? tail.lastIndexOf(signature, i - 1) : -1) {
     if (last === -1) last = i;
     if (i + END_SIZE + tail.readUInt16LE(i + 20) !== tail.length) continue;
     if (found !== -1 || last !== i) {
@@ -580,16 +581,16 @@ async function* inflateStream(chunks: AsyncIterable<Buffer>, label: string): Asy
   inflate.on('data', (chunk: Buffer) => out.push(chunk));
   inflate.on('error', () => {}); // errors reach us through feed() and finished()
   let fed = 0;
+  const complete = (): boolean => inflate.bytesWritten < fed; // zlib took no more: the deflate stream has ended
   try {
     for await (const chunk of chunks) {
-      for (let at = 0; at < chunk.length; at += SLICE) {
+      for (let at = 0; at < chunk.length && !complete(); at += SLICE) {
         const slice = chunk.subarray(at, at + SLICE);
         await feed(inflate, slice);
         fed += slice.length;
         yield* drain(out);
-        if (inflate.bytesWritten < fed) break; // zlib took no more: the deflate stream is complete
       }
-      if (inflate.bytesWritten < fed) break;
+      if (complete()) break;
     }
     if (!inflate.writableEnded) inflate.end();
     await finished(inflate, { writable: false });
