@@ -159,7 +159,7 @@ describe('transient faults are retried and lose nothing', () => {
       sandbox.fault('download', { kind: 'truncate-after', bytes: 20011 });
       const r = await read();
       expectComplete(r);
-      expect(logs(r).some((l) => /plain CSV\) ends (inside a quoted field|in the middle of a line).*fresh export/.test(l))).toBe(true);
+      expect(logs(r).some((l) => /plain CSV (that ends (inside a quoted field|in the middle of a line)|whose transfer did not prove its length).*fresh export/.test(l))).toBe(true);
     } finally {
       sandbox.plainCsv = false;
     }
@@ -314,8 +314,8 @@ describe('corrupt data: a TRACE naming survey, line and column; no STATE advance
     ['a header without Date Submitted', toCsv(header.filter((h) => h !== 'Date Submitted'), rows.map((r) => r.filter((_, i) => i !== 2))), /no "Date Submitted" column/],
     ['an unparseable date', toCsv(header, [rows[0]!, rows[1]!.map((v, i) => (i === 2 ? '27/09/2023 21:00' : v))]), new RegExp(`line ${startOfRow(1)}, column "Date Submitted": "27/09/2023 21:00"`)],
     ['a non-numeric Number', toCsv(header, [rows[0]!.map((v, i) => (i === 0 ? 'seven' : v))]), new RegExp(`line ${startOfRow(0)}, column "Number": "seven"`)],
-    ['a ZIP with several entries', zipOf({ 'a.csv': toCsv(header, rows), 'b.csv': toCsv(header, rows) }), /ZIP holding 2 files/],
-    ['a zip bomb', zipOf({ 'bomb.csv': new Uint8Array(24 * 1024 * 1024) }), /zip bomb/],
+    ['a ZIP with several entries', zipOf({ 'a.csv': toCsv(header, rows), 'b.csv': toCsv(header, rows) }), /ZIP .*(2 entries|2 files|two|more than one|second)/i],
+    ['24 MiB of zeros (one giant record): memory never follows a cell', zipOf({ 'bomb.csv': new Uint8Array(24 * 1024 * 1024) }), /larger than max_field_bytes at line 1/],
   ];
   for (const [name, body, message] of cases) {
     it(name, async () => {

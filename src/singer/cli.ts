@@ -166,7 +166,7 @@ async function sync({ writer, signal }: Ctx, configPath: string, catalogPath: st
   try {
     // Without a catalog, a target still needs every column declared in SCHEMA: learn them as discover does.
     for (const plan of plans) {
-      if (plan.definition.declaresColumns && plan.declared === undefined) plan.declared = new Set(await discoverColumns(source, config.survey_ids));
+      if (plan.definition.declaresColumns && plan.declared === undefined) plan.declared = new Set(await discoverColumns(source, config.survey_ids, { skipFailures: true }));
     }
     const result = await readStreams(source, { siteId: config.site_id, surveyIds: config.survey_ids, startDate: config.start_date, streams: plans }, sink, signal);
     if (result.failures.length === 0) return 0;
