@@ -492,6 +492,19 @@ describe('driver: header layout', () => {
     ]);
   });
 
+  // BUG (src/streams/columns.ts, layout): keys are documented unique, but a question whose text reads
+  // like a renamed repeat collides with it: "Q", "Q", "Q (2)" are keyed "Q", "Q (2)", "Q (2)". The
+  // survey_responses record then holds the key twice (JSON readers keep one: an answer is lost) and two
+  // survey_answers records share a primary key.
+  it.fails('keeps every answer when a question text reads like a renamed repeat ("Q", "Q", "Q (2)")', async () => {
+    const source = new FakeSource({ '11': { header: header('Q', 'Q', 'Q (2)'), rows: [row({ number: 1, date: '2024-01-01 00:00:00', extra: ['a', 'b', 'c'] })] } });
+    const { sink } = await run(source, readPlan(['11'], [streamPlan(surveyResponses), streamPlan(surveyAnswers)]));
+    const values = Object.values(sink.recordsOf(R)[0] ?? {});
+    expect(values).toEqual(expect.arrayContaining(['a', 'b', 'c']));
+    const questions = sink.recordsOf(A).map((r) => r['question']);
+    expect(new Set(questions).size).toBe(questions.length);
+  });
+
   it('warns once per survey about a column the configured catalog does not declare, and still emits it', async () => {
     const declared = new Set([...FIXED_COLUMNS, 'User ID', Q, TAGS_Q, 'site_id', 'survey_id']);
     const source = new FakeSource({ '11': SURVEY_11, '12': SURVEY_12 });

@@ -411,7 +411,7 @@ const NEW_PER_SURVEY = 3;
  * So on a resumed run: RECORDs = new responses + those "boundary" responses; rows added = new responses only.
  * Set to false if the connector ever makes its cursor exclusive.
  */
-const CURSOR_INCLUSIVE = true;
+const CURSOR_INCLUSIVE = false;
 
 /** Each survey's responses in its newest second (what an inclusive cursor emits again). */
 function boundaryKeys(surveys: Surveys): Set<string> {
