@@ -6,6 +6,7 @@
  */
 import type { FailureType, ConnectorError } from '../core/errors.js';
 import { toConnectorError } from '../core/errors.js';
+import { framer, type RecordFraming } from '../core/framing.js';
 import type { JsonObject } from '../core/json.js';
 import { mask } from '../core/secrets.js';
 import { asEncodedLine, type EncodedLine } from '../core/writer.js';
@@ -103,10 +104,15 @@ export type AirbyteMessage =
   | ConnectionStatusMessage
   | CatalogMessage;
 
-/** A RECORD line from the data object's JSON text (the hot path): same bytes as JSON.stringify(RecordMessage). */
+/** How a RECORD line wraps the data object's JSON text: the same bytes as JSON.stringify(RecordMessage). */
+export function recordFraming(stream: string): RecordFraming {
+  return { before: `{"type":"RECORD","record":{"stream":${JSON.stringify(stream)},"data":`, between: ',"emitted_at":', time: 'epoch-ms', after: '}}' };
+}
+
+/** A RECORD line from the data object's JSON text (the hot path on the main thread). */
 export function recordEncoder(stream: string): (data: string) => EncodedLine {
-  const prefix = `{"type":"RECORD","record":{"stream":${JSON.stringify(stream)},"data":`;
-  return (data) => asEncodedLine(`${prefix}${data},"emitted_at":${Date.now()}}}`);
+  const frame = framer(recordFraming(stream));
+  return (data) => asEncodedLine(frame(data));
 }
 
 export function stateMessage(stream: string, streamState: JsonObject, recordCount: number): StateMessage {

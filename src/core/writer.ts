@@ -64,6 +64,21 @@ export class Writer<M extends { type: string }> {
   }
 
   /**
+   * Queue whole record lines already framed and encoded as UTF-8 bytes (the block workers' output:
+   * streams/block-worker.ts, with the protocol's RecordFraming). Dropped once the writer is sealed.
+   * `written` is called once the stream no longer needs the bytes (handed to the OS, or dropped), so
+   * their memory can be reused.
+   */
+  writeBytes(lines: Uint8Array, written?: () => void): Promise<void> | undefined {
+    if (this.closedFlag || this.sealed) {
+      if (written) queueMicrotask(written);
+      return undefined;
+    }
+    if (this.pending.length) void this.flush();
+    return this.send(lines, written);
+  }
+
+  /**
    * On a stop (signal): records are no longer accepted, and producers waiting on backpressure are let
    * go so they can unwind; typed messages (a final stream status, a TRACE) are still written, after
    * what is pending, so stdout ends on whole lines that say how the run ended.
@@ -96,19 +111,26 @@ export class Writer<M extends { type: string }> {
   /** Hand the queued lines to the stream now. */
   flush(): Promise<void> | undefined {
     if (this.pending.length === 0 || this.closedFlag) return this.blocked;
-    if (this.out.destroyed || this.out.writableEnded) {
-      this.markClosed();
-      return undefined;
-    }
     const chunk = this.pending;
     this.pending = '';
+    return this.send(chunk);
+  }
+
+  /** Hands one chunk of whole lines to the stream; the promise says the stream's buffer is full. */
+  private send(chunk: string | Uint8Array, written?: () => void): Promise<void> | undefined {
+    if (this.closedFlag || this.out.destroyed || this.out.writableEnded) {
+      this.markClosed();
+      if (written) queueMicrotask(written);
+      return undefined;
+    }
     let ok: boolean;
     try {
-      ok = this.out.write(chunk);
+      ok = written ? this.out.write(chunk, () => written()) : this.out.write(chunk);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') {
         this.markClosed();
+        if (written) queueMicrotask(written);
         return undefined;
       }
       throw err;

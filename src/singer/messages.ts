@@ -1,4 +1,5 @@
 /** Singer messages (SCHEMA, RECORD, STATE) with a typed builder each; records take the spliced hot path. */
+import { framer, type RecordFraming } from '../core/framing.js';
 import type { JsonObject } from '../core/json.js';
 import { asEncodedLine, type EncodedLine } from '../core/writer.js';
 
@@ -38,18 +39,13 @@ export function stateMessage(bookmarks: Record<string, unknown>): StateMessage {
   return { type: 'STATE', value: { bookmarks } };
 }
 
-/** A RECORD line from the record's JSON text: the same bytes as JSON.stringify(RecordMessage). */
+/** How a RECORD line wraps the record's JSON text: the same bytes as JSON.stringify(RecordMessage). */
+export function recordFraming(stream: string): RecordFraming {
+  return { before: `{"type":"RECORD","stream":${JSON.stringify(stream)},"record":`, between: ',"time_extracted":"', time: 'iso', after: '"}' };
+}
+
+/** A RECORD line from the record's JSON text (the hot path on the main thread). */
 export function recordEncoder(stream: string): (data: string) => EncodedLine {
-  const prefix = `{"type":"RECORD","stream":${JSON.stringify(stream)},"record":`;
-  // One ISO string per millisecond, not one Date per record.
-  let lastMs = 0;
-  let lastIso = '';
-  return (data) => {
-    const ms = Date.now();
-    if (ms !== lastMs) {
-      lastMs = ms;
-      lastIso = new Date(ms).toISOString();
-    }
-    return asEncodedLine(`${prefix}${data},"time_extracted":"${lastIso}"}`);
-  };
+  const frame = framer(recordFraming(stream));
+  return (data) => asEncodedLine(frame(data));
 }

@@ -5,12 +5,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { parse, type CsvError } from 'csv-parse';
+import { csvParseOptions } from '../../core/csv.js';
 import type { FromWorker, WorkerInput } from './csv-rows.js';
 
 const port = parentPort;
 if (!port) throw new Error('csv-worker.js runs only as a worker thread');
 const { maxRecordBytes } = workerData as WorkerInput;
-const parser = parse({ bom: true, skip_empty_lines: true, max_record_size: maxRecordBytes });
+const parser = parse(csvParseOptions(maxRecordBytes));
 let rows: string[][] = [];
 let failed = false;
 const post = (message: FromWorker): void => port.postMessage(message);
