@@ -13,8 +13,13 @@
  * only the header row is wanted.
  *
  * yauzl reads the ZIP structure (end records, zip64, the central directory, the local header); the data
- * is read with Node's fs and zlib, by the same function for verifying and for parsing. Memory stays flat:
- * nothing larger than the 64 KiB tail (end record and comment) or one chunk is held at once.
+ * is read with Node's fs and zlib. Memory stays flat: nothing larger than the 64 KiB tail (end record
+ * and comment) or one chunk is held at once.
+ *
+ * With `csvPath`, the CSV a ZIP holds is also written there as it is inflated for its check, so it is
+ * inflated once and can be read at any offset afterwards; and the CSV (from a ZIP or plain) is scanned
+ * for where its records lie (core/csv.ts), so readers can parse it in blocks side by side. Both happen
+ * on this thread while zlib inflates on libuv's pool. The spool then takes the CSV's size on disk.
  *
  * Errors (core/errors.ts), each naming the survey:
  *   BrokenExportError   the download was cut: truncated ZIP, missing directory, unproven end of a CSV
@@ -23,12 +28,14 @@
  *   DataError           the file is unacceptable as it is: several or hidden entries, encryption, an
  *                       unknown method, an ambiguous end record, a zip bomb, an empty CSV
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { crc32, createInflateRaw, type InflateRaw } from 'node:zlib';
 import yauzl, { type Entry, type LocalFileHeader, type ZipFile } from 'yauzl';
+import { CsvLayoutScanner, DEFAULT_BLOCK_BYTES, type CsvLayout } from '../../core/csv.js';
 import { BrokenExportError, ConnectorError, DamagedExportError, DataError, SystemError } from '../../core/errors.js';
 
 export interface ExportLimits {
@@ -51,11 +58,22 @@ export interface VerifiedExport {
   kind: 'zip' | 'csv';
   /** Size of the CSV in bytes (inflated). */
   csvBytes: number;
-  /** Opens the verified CSV bytes as a fresh stream (inflating again for a ZIP), for parsing. Can be called more than once. */
+  /** Opens the verified CSV bytes as a fresh stream (inflating again for a ZIP without csvPath), for parsing. Can be called more than once. */
   open(): NodeJS.ReadableStream & AsyncIterable<Buffer>;
+  /** With csvPath: the verified CSV on disk (the spool itself for a plain CSV), and where its records lie (undefined: it cannot be split). */
+  csv?: { path: string; layout: CsvLayout | undefined } | undefined;
+}
+
+export interface VerifyOptions {
+  /** Where to write the CSV of a ZIP while it is checked (see the module comment). */
+  csvPath?: string | undefined;
+  /** Least bytes per block for the layout scan. */
+  blockBytes?: number | undefined;
 }
 
 const CHUNK = 64 * 1024;
+/** Reading and inflating the spool in larger pieces: fewer round trips through libuv's pool. */
+const BIG_CHUNK = 256 * 1024;
 /** csvHead feeds zlib this much at a time, so one step's output stays a few MiB however repetitive. */
 const SLICE = 4 * 1024;
 const LF = 0x0a;
@@ -102,11 +120,11 @@ function problem(kind: ErrorClass, label: string, what: string, cause?: unknown)
 // verifyExport
 
 /** Verifies a spooled export completely before anything is parsed. `label` is e.g. "survey 123" and must appear in every error message. */
-export async function verifyExport(file: SpooledDownload, label: string, limits: ExportLimits = DEFAULT_LIMITS): Promise<VerifiedExport> {
+export async function verifyExport(file: SpooledDownload, label: string, limits: ExportLimits = DEFAULT_LIMITS, options: VerifyOptions = {}): Promise<VerifiedExport> {
   try {
     const fh = await openFile(file.path, 'r');
     try {
-      return await verifyOpened(fh, file, label, limits);
+      return await verifyOpened(fh, file, label, limits, options);
     } finally {
       await fh.close();
     }
@@ -118,16 +136,16 @@ export async function verifyExport(file: SpooledDownload, label: string, limits:
 }
 
 /** Sorts the file into empty, ZIP or plain CSV by its first bytes. */
-async function verifyOpened(fh: FileHandle, file: SpooledDownload, label: string, limits: ExportLimits): Promise<VerifiedExport> {
+async function verifyOpened(fh: FileHandle, file: SpooledDownload, label: string, limits: ExportLimits, options: VerifyOptions): Promise<VerifiedExport> {
   const { size } = await fh.stat();
   if (size !== file.bytes) {
     throw problem(BrokenExportError, label, `was received as ${file.bytes} bytes but its spool file holds ${size}; the download is incomplete.`);
   }
   if (size === 0) throw problem(BrokenExportError, label, 'is an empty download (0 bytes); it was cut before any data arrived.');
   const magic = await readAt(fh, 0, 4);
-  if (!startsWithPK(magic)) return verifyPlainCsv(file, label);
+  if (!startsWithPK(magic)) return verifyPlainCsv(file, label, options);
   checkLocalMagic(magic, label);
-  return verifyZip(fh, file.path, size, label, limits);
+  return verifyZip(fh, file.path, size, label, limits, options);
 }
 
 function startsWithPK(magic: Buffer): boolean {
@@ -146,7 +164,7 @@ function checkLocalMagic(magic: Buffer, label: string): void {
 // --- plain CSV
 
 /** A plain CSV has no checksum: its end is proven by the transfer, and by how a Hotjar CSV ends. */
-async function verifyPlainCsv(file: SpooledDownload, label: string): Promise<VerifiedExport> {
+async function verifyPlainCsv(file: SpooledDownload, label: string, options: VerifyOptions): Promise<VerifiedExport> {
   if (!file.lengthProven) {
     throw problem(
       BrokenExportError,
@@ -154,19 +172,26 @@ async function verifyPlainCsv(file: SpooledDownload, label: string): Promise<Ver
       'is a plain CSV whose transfer did not prove its length (no matching Content-Length, no properly ended chunked encoding): the end of the export cannot be proven, so it may have been cut.',
     );
   }
-  const { quotes, last } = await scanCsv(file.path);
+  const scanner = options.csvPath === undefined ? undefined : new CsvLayoutScanner(options.blockBytes ?? DEFAULT_BLOCK_BYTES);
+  const { quotes, last } = await scanCsv(file.path, scanner);
   // Hotjar quotes every field and ends the file with a line break.
   if (quotes % 2 === 1) throw problem(BrokenExportError, label, 'is a plain CSV that ends inside a quoted field; the download was cut short.');
   if (last !== LF) throw problem(BrokenExportError, label, 'is a plain CSV that ends in the middle of a line; the download was cut short.');
-  return { kind: 'csv', csvBytes: file.bytes, open: () => createReadStream(file.path, { highWaterMark: CHUNK }) };
+  return {
+    kind: 'csv',
+    csvBytes: file.bytes,
+    open: () => createReadStream(file.path, { highWaterMark: BIG_CHUNK }),
+    ...(scanner ? { csv: { path: file.path, layout: scanner.finish() } } : {}),
+  };
 }
 
-/** Counts the double quotes of a file and finds its last byte, reading it in chunks. */
-async function scanCsv(path: string): Promise<{ quotes: number; last: number }> {
+/** Counts the double quotes of a file and finds its last byte, reading it in chunks (and feeds the layout scan). */
+async function scanCsv(path: string, scanner: CsvLayoutScanner | undefined): Promise<{ quotes: number; last: number }> {
   let quotes = 0;
   let last = -1;
-  for await (const chunk of createReadStream(path, { highWaterMark: CHUNK }) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(path, { highWaterMark: BIG_CHUNK }) as AsyncIterable<Buffer>) {
     for (let i = chunk.indexOf(QUOTE); i !== -1; i = chunk.indexOf(QUOTE, i + 1)) quotes++;
+    scanner?.feed(chunk);
     if (chunk.length > 0) last = chunk[chunk.length - 1]!;
   }
   return { quotes, last };
@@ -186,7 +211,7 @@ interface Span {
  * The whole ZIP check. The layout must be, with nothing in between:
  * [local header][data][descriptor?] [central directory: 1 record] [zip64 end + locator?] [end record][comment]
  */
-async function verifyZip(fh: FileHandle, path: string, size: number, label: string, limits: ExportLimits): Promise<VerifiedExport> {
+async function verifyZip(fh: FileHandle, path: string, size: number, label: string, limits: ExportLimits, options: VerifyOptions): Promise<VerifiedExport> {
   const end = await readEndRecords(fh, size, label);
   checkEntryCount(end.entries, label);
   await expectAdjacent(fh, end.cdOffset + end.cdSize, end.dirEnd, 'between its central directory and its end record', label);
@@ -200,9 +225,12 @@ async function verifyZip(fh: FileHandle, path: string, size: number, label: stri
     checkBounds(entry.uncompressedSize, entry.compressedSize, limits, label, 'declares');
     await checkEntryEnd(fh, entry, local.fileDataStart, end.cdOffset, label);
     const span: Span = { path, start: local.fileDataStart, length: entry.compressedSize, method: entry.compressionMethod };
-    const csvBytes = await checkData(span, entry, limits, label);
+    const { csvPath } = options;
+    const scanner = csvPath === undefined ? undefined : new CsvLayoutScanner(options.blockBytes ?? DEFAULT_BLOCK_BYTES);
+    const csvBytes = await checkData(span, entry, limits, label, csvPath === undefined || !scanner ? undefined : { path: csvPath, scanner });
     if (csvBytes === 0) throw problem(DataError, label, `is a ZIP archive that holds an empty CSV (${entry.fileName}, 0 bytes): not even a header row.`);
-    return { kind: 'zip', csvBytes, open: () => openSpan(span) };
+    if (csvPath === undefined || !scanner) return { kind: 'zip', csvBytes, open: () => openSpan(span) };
+    return { kind: 'zip', csvBytes, open: () => createReadStream(csvPath, { highWaterMark: BIG_CHUNK }), csv: { path: csvPath, layout: scanner.finish() } };
   } finally {
     zip.close();
   }
@@ -418,9 +446,15 @@ function checkBounds(inflated: number, compressed: number, limits: ExportLimits,
   }
 }
 
-/** Inflates the whole entry: its CRC-32 and size must be the directory's, and it must use all its bytes. */
-async function checkData(span: Span, entry: Entry, limits: ExportLimits, label: string): Promise<number> {
-  const stream = openSpan(span);
+/**
+ * Inflates the whole entry: its CRC-32 and size must be the directory's, and it must use all its bytes.
+ * With `copy`, the inflated bytes are also written to a file and scanned for their layout.
+ */
+async function checkData(span: Span, entry: Entry, limits: ExportLimits, label: string, copy?: { path: string; scanner: CsvLayoutScanner }): Promise<number> {
+  const stream = openSpan(span, copy ? BIG_CHUNK : CHUNK);
+  const out = copy ? createWriteStream(copy.path, { highWaterMark: 1024 * 1024 }) : undefined;
+  const outFailed = out ? once(out, 'error').then(([err]) => Promise.reject(writeError(err, copy!.path, label))) : undefined;
+  outFailed?.catch(() => undefined);
   let crc = 0;
   let size = 0;
   try {
@@ -428,8 +462,14 @@ async function checkData(span: Span, entry: Entry, limits: ExportLimits, label: 
       crc = crc32(chunk, crc);
       size += chunk.length;
       checkBounds(size, span.length, limits, label, 'inflates to at least');
+      if (out && copy) {
+        copy.scanner.feed(chunk);
+        if (!out.write(chunk)) await Promise.race([once(out, 'drain'), outFailed]);
+      }
     }
+    if (out) await Promise.race([closeStream(out), outFailed]);
   } catch (err) {
+    out?.destroy();
     throw inflateError(err, label);
   }
   if (crc !== entry.crc32 || size !== entry.uncompressedSize) {
@@ -450,10 +490,10 @@ async function checkData(span: Span, entry: Entry, limits: ExportLimits, label: 
  * The entry's CSV bytes as a stream: the raw span of the file, through raw inflate when deflated. Used
  * both to verify and to parse, so that what is parsed is read exactly as what was verified.
  */
-function openSpan(span: Span): Readable {
-  const raw = span.length === 0 ? Readable.from([]) : createReadStream(span.path, { start: span.start, end: span.start + span.length - 1, highWaterMark: CHUNK });
+function openSpan(span: Span, chunk = CHUNK): Readable {
+  const raw = span.length === 0 ? Readable.from([]) : createReadStream(span.path, { start: span.start, end: span.start + span.length - 1, highWaterMark: chunk });
   if (span.method === STORED) return raw;
-  const inflate = createInflateRaw({ chunkSize: CHUNK });
+  const inflate = createInflateRaw({ chunkSize: chunk });
   // Errors reach the consumer through `inflate`; a consumer that stops early closes the file through it.
   pipeline(raw, inflate, () => {});
   return inflate;
@@ -467,6 +507,17 @@ function inflateError(err: unknown, label: string): Error {
   if (code === 'Z_BUF_ERROR') return problem(BrokenExportError, label, `ends inside its compressed CSV (${message}); the download was cut short.`, err);
   if (code.startsWith('Z_')) return problem(DamagedExportError, label, `holds invalid compressed data (${message}); the download was damaged.`, err);
   return err as Error;
+}
+
+/** Ends a write stream and waits until its file is closed. */
+async function closeStream(out: WriteStream): Promise<void> {
+  out.end();
+  await finished(out);
+}
+
+/** The CSV copy could not be written: the machine's fault (a full disk), not the export's. */
+function writeError(err: unknown, path: string, label: string): ConnectorError {
+  return problem(SystemError, label, `could not be written to ${path} as it was checked (${(err as Error).message}); check the free space of the temporary folder.`, err);
 }
 
 /** yauzl's plain errors in the export's terms. */

@@ -4,8 +4,13 @@
  * verification, so no record ever comes from bytes that were not checked; a broken or damaged download
  * is retried from a fresh export before anything is emitted.
  *
- * Cost (measured in the bench): the first record waits for the whole download; the spool takes the
- * compressed size on disk (in the system temp folder) for the time of one survey's pass.
+ * The check inflates the CSV once and writes it next to the download (export-file.ts: csvPath), which
+ * is then deleted; the pass offers that file to block readers (SurveyPass.csvFile) and streams it for
+ * `rows`.
+ *
+ * Cost (measured in the bench): the first record waits for the whole download and its check; the spool
+ * takes the CSV's size on disk (in the system temp folder) for the time of one survey's pass, plus the
+ * compressed size while it is checked.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,23 +73,30 @@ export class ExportSource implements SurveySource {
   async open(surveyId: string): Promise<SurveyPass> {
     const label = `survey ${surveyId}`;
     const path = join(this.dir, `survey-${surveyId}.export`);
+    const csvPath = join(this.dir, `survey-${surveyId}.csv`);
     const { maxAttempts, limits, maxRecordBytes, log, signal } = this.options;
     for (let attempt = 1; ; attempt++) {
       try {
         const url = await this.client.downloadUrl(surveyId);
         const spooled = await this.client.spool(url, surveyId, path);
-        const verified = await verifyExport(spooled, label, limits);
-        const rows = csvRows(verified.open(), maxRecordBytes);
+        const verified = await verifyExport(spooled, label, limits, { csvPath });
+        if (verified.csv && verified.csv.path !== path) rmSync(path, { force: true }); // the CSV was written out while it was checked
+        // Opened only if iterated: a block reader never starts the row worker.
+        const rows = csvRows({ [Symbol.asyncIterator]: () => (verified.open() as AsyncIterable<Buffer>)[Symbol.asyncIterator]() }, maxRecordBytes);
+        const layout = verified.csv?.layout;
         return {
           rows: withDataErrors(rows, label),
           bytes: verified.csvBytes,
+          csvFile: verified.csv && layout ? { path: verified.csv.path, layout, maxRecordBytes } : undefined,
           close: async () => {
             await rows.return(undefined);
             rmSync(path, { force: true });
+            rmSync(csvPath, { force: true });
           },
         };
       } catch (err) {
         rmSync(path, { force: true });
+        rmSync(csvPath, { force: true });
         if (signal?.aborted) throw new CancelledError(signal.reason as NodeJS.Signals);
         if (!(err instanceof BrokenExportError) || attempt >= maxAttempts) throw err;
         log(`Survey ${surveyId}: ${err.message} Retrying from a fresh export (attempt ${attempt + 1} of ${maxAttempts}); nothing was emitted from the broken one.`);
