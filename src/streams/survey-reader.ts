@@ -3,18 +3,29 @@
  * checked and laid out, each row's Number and date are read and checked, and each stream's encoder gets
  * the rows its position says are new. Stops early once no later row can be new (state.ts: canStop).
  * Says nothing about statuses or state: the driver does.
+ *
+ * Two ways through the rows, one set of rules (row-rules.ts, state.ts, the stream encoders):
+ * - row by row, on this thread, from the pass's `rows` (any source);
+ * - in blocks, when the pass is a verified CSV file on local disk and the adapter frames records as
+ *   bytes: block workers (block-pool.ts) parse, check, filter and encode record-aligned blocks side by
+ *   side, and this thread applies what depends on order (early stop, duplicates, first-record statuses,
+ *   counts) and writes the bytes. A row that fails a check, or bytes that are not valid CSV, hand over
+ *   to the row-by-row path at that row, which reads the file again from the start, skipping what was
+ *   taken, so every error names the same line with the same words.
  */
-import { FileDateParser, fromMs } from '../core/dates.js';
-import { DataError } from '../core/errors.js';
-import type { SurveySource } from '../hotjar/source.js';
+import { readSync, openSync, closeSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
+import { csvParseOptions } from '../core/csv.js';
+import { CancelledError, DataError } from '../core/errors.js';
+import type { RecordFraming } from '../core/framing.js';
+import type { CsvFile, SurveySource } from '../hotjar/source.js';
+import { BlockWorkerError, type BlockPool, type BlockResult } from './block-pool.js';
 import { layout, type HeaderLayout } from './columns.js';
-import { SeenNumbers } from './seen-numbers.js';
-import { CURSOR_FIELD, NUMBER_FIELD, canStop, isNew, type Position } from './state.js';
+import { PassProgress, RowChecker, badValue, latestDate, lineSpan } from './row-rules.js';
+import { isNew, type Position } from './state.js';
 import type { Emit, RowEncoder, StreamDefinition } from './stream.js';
 
-/** A Date Submitted later than this after now is a data error, never a cursor. */
-export const FUTURE_TOLERANCE_MS = 24 * 3600 * 1000;
-const CANONICAL_NUMBER = /^(0|[1-9]\d{0,14})$/;
+export { FUTURE_TOLERANCE_MS } from './row-rules.js';
 
 export interface StreamTarget {
   definition: StreamDefinition;
@@ -25,6 +36,8 @@ export interface StreamTarget {
   onFirstRecord: () => Promise<void> | undefined;
   /** Record keys the configured catalog declares (drift check), if it declares any. */
   declared?: ReadonlySet<string> | undefined;
+  /** How the adapter frames this stream's records as lines, when it takes them as bytes (the block path). */
+  framing?: RecordFraming | undefined;
 }
 
 export interface StreamOutcome {
@@ -39,29 +52,33 @@ export interface SurveyOutcome {
   streams: StreamOutcome[];
 }
 
+/** Writes framed record lines; calls `written` once the bytes are no longer needed. */
+export type BytesWriter = (bytes: Uint8Array, written: () => void) => Promise<void> | undefined;
+
 export interface SurveyReaderOptions {
   siteId: string;
   surveyId: string;
   startDate: string | undefined;
   log: (level: 'WARN' | 'INFO', message: string) => void;
   now?: number;
+  /** The block path: a pool of block workers and where the framed bytes go. Without it, rows only. */
+  blocks?: { pool: BlockPool; write: BytesWriter } | undefined;
+  /** Checked between batches and blocks: the pass ends with CancelledError once it is aborted. */
+  signal?: AbortSignal | undefined;
+  /** Called the moment the pass has read all it will (right after its last record), before its files are released. */
+  ended?: ((outcome: SurveyOutcome) => void) | undefined;
 }
 
 export class SurveyReader {
   /** Filled as the pass goes, so a failure part way still says what was emitted. */
   readonly outcome: SurveyOutcome;
   private readonly label: string;
-  private readonly dates = new FileDateParser();
-  private readonly seen = new SeenNumbers();
-  private readonly duplicates: number[] = [];
   private readonly latest: string;
+  private progress: PassProgress;
   private layout: HeaderLayout | undefined;
+  private checker: RowChecker | undefined;
   private encoders: RowEncoder[] = [];
-  private numberIndex = -1;
-  private dateIndex = -1;
   private line = 1;
-  private previous = Number.POSITIVE_INFINITY;
-  private descendingRows = 0;
 
   constructor(
     private readonly source: SurveySource,
@@ -70,7 +87,8 @@ export class SurveyReader {
   ) {
     this.label = `survey ${options.surveyId}`;
     this.outcome = { rows: 0, maxNumber: undefined, stoppedEarly: false, streams: targets.map(() => ({ emitted: 0, newestEmitted: undefined })) };
-    this.latest = fromMs((options.now ?? Date.now()) + FUTURE_TOLERANCE_MS) ?? '9999-12-31T23:59:59';
+    this.latest = latestDate(options.now ?? Date.now());
+    this.progress = new PassProgress(this.floor);
   }
 
   /** The lowest saved Number over the streams, or undefined when any stream has none (no early stop). */
@@ -85,49 +103,79 @@ export class SurveyReader {
 
   async read(): Promise<SurveyOutcome> {
     const pass = await this.source.open(this.options.surveyId);
-    const floor = this.floor;
     try {
-      for await (const batch of pass.rows) {
-        for (const row of batch) {
-          if (!this.layout) {
-            this.header(row);
-            continue;
-          }
-          const stop = await this.row(row, floor);
-          if (stop) {
-            this.outcome.stoppedEarly = true;
-            return this.finish();
-          }
-        }
+      let skip = 0;
+      let done = false;
+      const blocks = this.options.blocks;
+      if (pass.csvFile && blocks && this.targets.every((t) => t.framing !== undefined)) {
+        const taken = await this.readBlocks(pass.csvFile, blocks.pool, blocks.write);
+        if (taken === 'all') done = true;
+        else skip = taken;
       }
-      if (!this.layout) throw new DataError(`The export of ${this.label} is empty: it has no header row.`);
-      return this.finish();
+      if (!done) await this.readRows(pass.rows, skip);
+      this.checkSignal(); // records written after a stop may have been dropped: no end, no STATE
+      const outcome = this.finish();
+      this.options.ended?.(outcome);
+      return outcome;
     } finally {
       await pass.close();
     }
   }
 
   private finish(): SurveyOutcome {
-    if (this.duplicates.length) {
-      const list = this.duplicates.slice(0, 20).join(', ');
+    this.outcome.rows = this.progress.rows;
+    this.outcome.maxNumber = this.progress.maxNumber;
+    const { duplicates } = this.progress;
+    if (duplicates.length) {
+      const list = duplicates.slice(0, 20).join(', ');
       this.options.log(
         'WARN',
-        `Survey ${this.options.surveyId}: ${this.duplicates.length} response Number${this.duplicates.length > 1 ? 's' : ''} appear more than once in the export (${list}${this.duplicates.length > 20 ? ', …' : ''}); every row was emitted, and destinations that dedupe on the primary key keep one of each.`,
+        `Survey ${this.options.surveyId}: ${duplicates.length} response Number${duplicates.length > 1 ? 's' : ''} appear more than once in the export (${list}${duplicates.length > 20 ? ', …' : ''}); every row was emitted, and destinations that dedupe on the primary key keep one of each.`,
       );
     }
     return this.outcome;
   }
 
-  private header(header: string[]): void {
-    for (const required of [NUMBER_FIELD, CURSOR_FIELD]) {
-      if (!header.includes(required)) {
-        throw new DataError(`The export of ${this.label} has no "${required}" column (line 1); Hotjar's file format may have changed.`);
+  private checkSignal(): void {
+    const signal = this.options.signal;
+    if (signal?.aborted) throw new CancelledError(signal.reason as NodeJS.Signals);
+  }
+
+  // --- row by row
+
+  /** Reads the rows; the first `skip` data rows were taken by the block path (only their lines are counted). */
+  private async readRows(rows: AsyncIterable<string[][]>, skip: number): Promise<void> {
+    let headerSeen = false;
+    for await (const batch of rows) {
+      this.checkSignal();
+      for (const row of batch) {
+        if (!headerSeen) {
+          headerSeen = true;
+          if (!this.layout) this.header(row);
+          this.line = 1 + lineSpan(row);
+          continue;
+        }
+        if (skip > 0) {
+          skip--;
+          this.line += lineSpan(row);
+          continue;
+        }
+        if (await this.row(row)) {
+          this.outcome.stoppedEarly = true;
+          return;
+        }
       }
     }
+    if (!headerSeen) throw new DataError(`The export of ${this.label} is empty: it has no header row.`);
+  }
+
+  private header(header: string[]): void {
+    const columns = RowChecker.columns(header);
+    if ('column' in columns) {
+      throw new DataError(`The export of ${this.label} has no "${columns.column}" column (line 1); Hotjar's file format may have changed.`);
+    }
+    this.checker = new RowChecker(columns.numberIndex, columns.dateIndex, this.latest);
     this.layout = layout(header);
-    this.numberIndex = header.indexOf(NUMBER_FIELD);
-    this.dateIndex = header.indexOf(CURSOR_FIELD);
-    this.line = 1 + header.reduce((n, h) => n + newlines(h), 1);
     const { keys, duplicates } = this.layout;
     if (duplicates.length) {
       this.options.log('WARN', `Survey ${this.options.surveyId}: the header repeats ${duplicates.map((d) => JSON.stringify(d)).join(', ')}; the repeats are keyed "<text> (2)", "<text> (3)".`);
@@ -147,30 +195,16 @@ export class SurveyReader {
   }
 
   /** Handles one response row; resolves to true when the pass can stop here. */
-  private async row(row: string[], floor: number | undefined): Promise<boolean> {
+  private async row(row: string[]): Promise<boolean> {
     const line = this.line;
-    for (const value of row) if (value.indexOf('\n') !== -1) this.line += newlines(value);
-    this.line++;
-    const numberText = row[this.numberIndex] ?? '';
-    if (!CANONICAL_NUMBER.test(numberText)) {
-      throw this.bad(line, NUMBER_FIELD, `${JSON.stringify(numberText)} is not a whole number in canonical form`);
-    }
-    const number = Number(numberText);
-    const dateText = row[this.dateIndex] ?? '';
-    const date = this.dates.parse(dateText);
-    if (date === undefined) {
-      throw this.bad(line, CURSOR_FIELD, `${JSON.stringify(dateText)} is not a date-time like 2023-09-27 23:27:33`);
-    }
-    if (date > this.latest) {
-      throw this.bad(line, CURSOR_FIELD, `${dateText} is more than a day in the future, so it cannot be a submission time`);
-    }
-    this.descendingRows = number < this.previous ? this.descendingRows + 1 : Number.NEGATIVE_INFINITY;
-    this.previous = number;
-    if (canStop(floor, number, this.descendingRows)) return true;
-    this.outcome.rows++;
-    if (this.outcome.maxNumber === undefined || number > this.outcome.maxNumber) this.outcome.maxNumber = number;
-    if (this.seen.has(number)) this.duplicates.push(number);
-    else this.seen.add(number);
+    this.line += lineSpan(row);
+    const checker = this.checker!;
+    const problem = checker.check(row);
+    if (problem) throw badValue(this.label, line, problem);
+    const { number, date } = checker;
+    if (!this.progress.admit(number)) return true;
+    this.outcome.rows = this.progress.rows;
+    this.outcome.maxNumber = this.progress.maxNumber;
     let wait: Promise<void> | undefined;
     for (let i = 0; i < this.targets.length; i++) {
       const target = this.targets[i];
@@ -190,13 +224,118 @@ export class SurveyReader {
     return false;
   }
 
-  private bad(line: number, column: string, what: string): DataError {
-    return new DataError(`The export of ${this.label} has a bad value at line ${line}, column "${column}": ${what}.`);
+  // --- in blocks
+
+  /** Reads the file in blocks: 'all' when the pass is over, else how many data rows were taken before the row path must go on. */
+  private async readBlocks(file: CsvFile, pool: BlockPool, write: BytesWriter): Promise<'all' | number> {
+    const header = readHeader(file);
+    if (!header) return 0; // not valid CSV, or no header: the row path says what is wrong
+    this.header(header);
+    const run = pool.run(
+      {
+        path: file.path,
+        bomBytes: file.layout.bomBytes,
+        headerEnd: file.layout.headerEnd,
+        utf8: file.layout.utf8,
+        maxRecordBytes: file.maxRecordBytes,
+        header,
+        siteId: this.options.siteId,
+        surveyId: this.options.surveyId,
+        startDate: this.options.startDate,
+        latest: this.latest,
+        streams: this.targets.map((t) => ({ name: t.definition.name, position: t.position, framing: t.framing! })),
+      },
+      file.layout.boundaries,
+    );
+    try {
+      for (;;) {
+        this.checkSignal();
+        let block: BlockResult | undefined;
+        try {
+          block = await run.next();
+        } catch (err) {
+          if (err instanceof BlockWorkerError) return this.progress.rows; // the row path reads on from here
+          throw err;
+        }
+        if (!block) return 'all';
+        if (await this.block(block, write, () => run.recycle(block))) {
+          this.outcome.stoppedEarly = true;
+          return 'all';
+        }
+        if (block.halt) return this.progress.rows;
+      }
+    } finally {
+      run.close();
+    }
+  }
+
+  /** Takes one block's rows in order; resolves to true when the pass stops in it. `done`: its bytes are written. */
+  private async block(block: BlockResult, write: BytesWriter, done: () => void): Promise<boolean> {
+    let cut = block.rows;
+    let stopped = false;
+    for (let i = 0; i < block.rows; i++) {
+      if (!this.progress.admit(block.numbers[i]!)) {
+        cut = i;
+        stopped = true;
+        break;
+      }
+    }
+    this.outcome.rows = this.progress.rows;
+    this.outcome.maxNumber = this.progress.maxNumber;
+    const end = cut === 0 ? 0 : block.ends[cut - 1]!;
+    // A stream's first-record hook runs right before its first new row's lines, as on the row path.
+    const firsts = block.streams
+      .map((st, i) => ({ st, i }))
+      .filter(({ st, i }) => st.firstRow >= 0 && st.firstRow < cut && this.outcome.streams[i]!.emitted === 0)
+      .sort((a, b) => a.st.firstOffset - b.st.firstOffset);
+    let from = 0;
+    let parts = 1; // released by the last `written`, or below when nothing was written
+    const written = (): void => {
+      if (--parts === 0) done();
+    };
+    for (const { st, i } of firsts) {
+      if (st.firstOffset > from) {
+        parts++;
+        await write(block.bytes.subarray(from, st.firstOffset), written);
+      }
+      from = Math.max(from, st.firstOffset);
+      await this.targets[i]!.onFirstRecord();
+    }
+    if (end > from) {
+      parts++;
+      await write(block.bytes.subarray(from, end), written);
+    }
+    written();
+    for (let i = 0; i < block.streams.length; i++) {
+      const st = block.streams[i]!;
+      const stats = this.outcome.streams[i]!;
+      stats.emitted += st.counts[cut]!;
+      let newest: string | undefined;
+      for (const [row, date] of st.newest) if (row < cut) newest = date;
+      if (newest !== undefined && (stats.newestEmitted === undefined || newest > stats.newestEmitted)) stats.newestEmitted = newest;
+    }
+    return stopped;
   }
 }
 
-function newlines(text: string): number {
-  let n = 0;
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
-  return n;
+/** The header record, parsed from the file's first bytes exactly as the row path parses it; undefined when that fails. */
+function readHeader(file: CsvFile): string[] | undefined {
+  const bytes = Buffer.allocUnsafe(file.layout.headerEnd);
+  const fd = openSync(file.path, 'r');
+  try {
+    let done = 0;
+    while (done < bytes.length) {
+      const n = readSync(fd, bytes, done, bytes.length - done, done);
+      if (n === 0) return undefined;
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    const records = parse(bytes, csvParseOptions(file.maxRecordBytes)) as string[][];
+    return records.length === 1 ? records[0] : undefined;
+  } catch {
+    return undefined;
+  }
 }
