@@ -211,7 +211,10 @@ describe('read', () => {
     assertAllValid(r);
     noSecrets(r);
     const got = records(r);
-    expect(got).toEqual([...expectedFor('111'), ...expectedFor('222')]);
+    // Surveys are read side by side (max_concurrent_surveys, default 4): each survey's records come in
+    // file order, interleaved with the other survey's.
+    expect(got).toHaveLength(expectedFor('111').length + expectedFor('222').length);
+    for (const id of ['111', '222']) expect(got.filter((d) => d['survey_id'] === id)).toEqual(expectedFor(id));
     // The sample data holds every awkward case; make sure the comparison really covered them.
     const values = got.flatMap((d) => Object.values(d)).filter((v): v is string => typeof v === 'string');
     expect(values.some((v) => v.includes('\n'))).toBe(true);
@@ -219,14 +222,25 @@ describe('read', () => {
     expect(values.some((v) => v.includes(',') && !v.startsWith('http'))).toBe(true);
     expect(values.some((v) => v.includes('日本語'))).toBe(true);
     expect(got.some((d) => Object.values(d).includes(null))).toBe(true);
-    expect(Object.keys(got[0]!)).toContain('What could we do better?\n(optional)');
+    expect(Object.keys(got.find((d) => d['survey_id'] === '111')!)).toContain('What could we do better?\n(optional)');
     // Every record validates against the discovered schema (date-time without zone, as Airbyte means it).
     const schema = JSON.parse(readFileSync(join(ROOT, 'catalog/survey_responses.json'), 'utf8')) as Record<string, unknown>;
     const ajv = new Ajv({ strict: false, formats: { 'date-time': /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/ } });
     const validate = ajv.compile(schema);
     for (const d of got) expect(validate(d), JSON.stringify(validate.errors)).toBe(true);
-    // One STATE after each survey, with counts; stream status in order.
-    expect(states(r).map((s) => (s['sourceStats'] as { recordCount: number }).recordCount)).toEqual([12, 9]);
+    // One STATE per survey, the first message after its last record that is not the other survey's
+    // record, with its position and count; stream status in order.
+    const messages = r.messages;
+    for (const [id, count] of [['111', 12], ['222', 9]] as const) {
+      const surveyOf = (m: Record<string, unknown>): unknown => ((m['record'] as { data?: Record<string, unknown> } | undefined)?.data ?? {})['survey_id'];
+      const last = messages.findLastIndex((m) => m['type'] === 'RECORD' && surveyOf(m) === id);
+      const next = messages.findIndex((m, i) => i > last && !(m['type'] === 'RECORD' && surveyOf(m) !== id));
+      const state = messages[next]?.['state'] as { sourceStats: { recordCount: number }; stream: { stream_state: { surveys: Record<string, unknown> } } };
+      expect(messages[next]?.['type'], id).toBe('STATE');
+      expect(state.sourceStats.recordCount).toBe(count);
+      expect(state.stream.stream_state.surveys[id]).toBeDefined();
+    }
+    expect(states(r)).toHaveLength(2);
     expect(statuses(r)).toEqual(['STARTED', 'RUNNING', 'COMPLETE']);
   });
 

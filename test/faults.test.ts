@@ -46,6 +46,9 @@ function config(extra: Record<string, unknown> = {}): string {
     max_attempts: 4,
     max_retry_wait_seconds: 0.05,
     request_timeout_seconds: 2,
+    // Faults are served to requests in arrival order, and expectations name survey 111 first: one
+    // survey at a time keeps both true (surveys side by side are tested in driver and connector tests).
+    max_concurrent_surveys: 1,
     ...extra,
   }));
 }

@@ -72,7 +72,8 @@ beforeAll(async () => {
     ]),
   }).start();
   dir = tempDir();
-  configPath = writeJson(dir, 'config.json', sandbox.config({ max_attempts: 2, max_retry_wait_seconds: 0.05 }));
+  // One survey at a time: these tests compare the records of both surveys in order.
+  configPath = writeJson(dir, 'config.json', sandbox.config({ max_attempts: 2, max_retry_wait_seconds: 0.05, max_concurrent_surveys: 1 }));
 });
 
 afterAll(async () => {

@@ -638,6 +638,7 @@ describe('config', () => {
       max_export_bytes: 17179869184,
       max_export_ratio: 10000,
       max_field_bytes: 16777216,
+      max_concurrent_surveys: 4,
     });
     expect(mask('login with pw-secret-1 failed')).toBe('login with ********** failed');
   });

@@ -7,7 +7,7 @@ import { readStreams, type ReadSink, type StreamPlan } from '../streams/driver.j
 import { EMPTY_STATE } from '../streams/state.js';
 import { parseConfiguredCatalog } from './catalog.js';
 import type { AirbyteContext } from './context.js';
-import { errorTrace, logMessage, recordEncoder, stateMessage, streamStatus } from './messages.js';
+import { errorTrace, logMessage, recordEncoder, recordFraming, stateMessage, streamStatus } from './messages.js';
 import { parseStateFile } from '../streams/state-file.js';
 
 export interface ReadArgs {
@@ -32,9 +32,11 @@ export async function read({ writer, signal }: AirbyteContext, args: ReadArgs): 
   }
   const sink: ReadSink = {
     log: (level, message) => void writer.write(logMessage(level, message)),
+    recordBytes: (bytes, written) => writer.writeBytes(bytes, written),
     stream: (name) => {
       const line = recordEncoder(name);
       return {
+        framing: recordFraming(name),
         record: (data) => writer.writeLine(line(data)),
         state: (blob, count) => writer.write(stateMessage(name, blob, count)),
         status: (status) => writer.write(streamStatus(name, status)),
@@ -44,7 +46,12 @@ export async function read({ writer, signal }: AirbyteContext, args: ReadArgs): 
   };
   const source = connect(config, (m) => sink.log('WARN', m), signal);
   try {
-    const result = await readStreams(source, { siteId: config.site_id, surveyIds: config.survey_ids, startDate: config.start_date, streams: plans }, sink, signal);
+    const result = await readStreams(
+      source,
+      { siteId: config.site_id, surveyIds: config.survey_ids, startDate: config.start_date, streams: plans, maxConcurrentSurveys: config.max_concurrent_surveys },
+      sink,
+      signal,
+    );
     if (result.failures.length === 0) return 0;
     const ids = result.failures.map((f) => f.surveyId).join(', ');
     sink.log('ERROR', `${result.failures.length} of ${config.survey_ids.length} surveys failed (${ids}); their positions did not move. The others were read and their state saved.`);

@@ -26,7 +26,9 @@ export const LOGIN_HELP =
  * missing access_key/ACC is a failed login).
  */
 export class SessionAuthenticator implements Authenticator {
-  private session: Record<string, string> | undefined;
+  /** The current session, or the login under way: surveys read side by side share one login. */
+  private session: Promise<Record<string, string>> | undefined;
+  private renewing: Promise<Record<string, string>> | undefined;
 
   constructor(
     private readonly http: Http,
@@ -34,13 +36,31 @@ export class SessionAuthenticator implements Authenticator {
   ) {}
 
   async headers(): Promise<Record<string, string>> {
-    this.session ??= await this.login();
+    this.session ??= this.startLogin();
     return this.session;
   }
 
+  /** A fresh login; callers that find the session refused while it is under way share it. */
   async renew(): Promise<void> {
-    this.session = undefined;
-    this.session = await this.login();
+    if (!this.renewing) {
+      const login = this.startLogin();
+      this.session = login;
+      this.renewing = login;
+      const done = (): void => {
+        if (this.renewing === login) this.renewing = undefined;
+      };
+      login.then(done, done);
+    }
+    await this.renewing;
+  }
+
+  private startLogin(): Promise<Record<string, string>> {
+    const attempt = this.login();
+    // A failed login is not kept: the next caller tries again.
+    attempt.catch(() => {
+      if (this.session === attempt) this.session = undefined;
+    });
+    return attempt;
   }
 
   private login(): Promise<Record<string, string>> {

@@ -184,6 +184,14 @@ export const ABOUT: AboutInfo = {
       description:
         'Advanced. A single response (one CSV row, all its answers together) larger than this is reported as a data error naming the survey and line, so memory never follows one giant cell.',
     },
+    {
+      name: 'max_concurrent_surveys',
+      kind: 'integer',
+      default: 4,
+      sensitive: false,
+      description:
+        'Advanced. How many surveys are exported, downloaded and read at the same time; their records interleave, and each survey\'s state is saved as soon as it is done. Hotjar takes seconds to minutes to build each export, so a few at once save most of that wait. The default, 4, keeps the load on Hotjar modest and bounds what the connector holds at once (each survey being read has its export on disk in the temporary folder). 1 reads surveys one after another.',
+    },
   ],
 };
 

@@ -23,7 +23,7 @@ import { readStreams, type LogLevel, type ReadSink, type StreamPlan } from '../s
 import { EMPTY_STATE, toStateBlob } from '../streams/state.js';
 import { ABOUT, formatAbout } from './about.js';
 import { keyProperties, parseSingerCatalog, singerCatalogEntry, singerSchema, type StreamSelection } from './catalog.js';
-import { recordEncoder, schemaMessage, stateMessage, type SingerMessage } from './messages.js';
+import { recordEncoder, recordFraming, schemaMessage, stateMessage, type SingerMessage } from './messages.js';
 import { parseSingerState } from './state.js';
 
 interface TapArgs {
@@ -130,6 +130,7 @@ async function sync({ writer, signal }: Ctx, configPath: string, catalogPath: st
   for (const [name, state] of states) bookmarks[name] = toStateBlob(state, config.survey_ids);
   const sink: ReadSink = {
     log: (level, message) => logLine(LEVELS[level], message),
+    recordBytes: (bytes, written) => writer.writeBytes(bytes, written),
     stream: (name) => {
       const definition = streamByName(name);
       const line = recordEncoder(name);
@@ -142,6 +143,7 @@ async function sync({ writer, signal }: Ctx, configPath: string, catalogPath: st
         void writer.write(schemaMessage(name, singerSchema(definition, declared), keyProperties(definition), definition.cursorField));
       };
       return {
+        framing: recordFraming(name),
         record: (data) => {
           sendSchema();
           return writer.writeLine(line(data));
@@ -152,6 +154,8 @@ async function sync({ writer, signal }: Ctx, configPath: string, catalogPath: st
           return writer.write(stateMessage({ ...bookmarks }));
         },
         status: (status) => {
+          // RUNNING comes before a stream's first record, however records are written (as bytes too).
+          if (status === 'RUNNING') sendSchema();
           logLine(status === 'INCOMPLETE' ? 'WARNING' : 'INFO', `Stream ${name}: ${status}`);
           return undefined;
         },
@@ -168,7 +172,12 @@ async function sync({ writer, signal }: Ctx, configPath: string, catalogPath: st
     for (const plan of plans) {
       if (plan.definition.declaresColumns && plan.declared === undefined) plan.declared = new Set(await discoverColumns(source, config.survey_ids, { skipFailures: true }));
     }
-    const result = await readStreams(source, { siteId: config.site_id, surveyIds: config.survey_ids, startDate: config.start_date, streams: plans }, sink, signal);
+    const result = await readStreams(
+      source,
+      { siteId: config.site_id, surveyIds: config.survey_ids, startDate: config.start_date, streams: plans, maxConcurrentSurveys: config.max_concurrent_surveys },
+      sink,
+      signal,
+    );
     if (result.failures.length === 0) return 0;
     const ids = result.failures.map((f) => f.surveyId).join(', ');
     logLine('ERROR', `Surveys ${ids} failed (${result.failures.length} of ${config.survey_ids.length}); their bookmarks did not move. The other surveys were synced.`);
