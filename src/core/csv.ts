@@ -17,8 +17,8 @@
 import { isUtf8 } from 'node:buffer';
 import type { Options } from 'csv-parse';
 
-/** Least bytes of CSV per block (a block ends at the first record end past it). */
-export const DEFAULT_BLOCK_BYTES = 1024 * 1024;
+/** Least bytes of CSV per piece of the layout (a piece ends at the first record end past it). */
+export const DEFAULT_BLOCK_BYTES = 128 * 1024;
 
 /** The csv-parse options for an export, whoever parses it. */
 export function csvParseOptions(maxRecordBytes: number): Options {

@@ -13,8 +13,9 @@
  * into the same byte form. A file that is not valid UTF-8 is handled as text (replacement characters,
  * as the row-by-row path does).
  *
- * Each block is parsed after the header record's bytes, so the parser sees the header first (the
- * column count every row must match) and starts the block exactly as a parser of the whole file would.
+ * A block is parsed in its record-aligned pieces (about 128 KiB each), each after the header record's
+ * bytes, so the parser sees the header first (the column count every row must match) and starts the
+ * piece exactly as a parser of the whole file would; a piece's rows are few, so they die young.
  * A row that fails a check, or a block that is not valid CSV, ends the block at that row with `halt`:
  * the reader then goes on row by row from there, so every error reads exactly as it always did.
  */
@@ -41,7 +42,7 @@ const FLUSH_CHARS = 16 * 1024;
 let input = Buffer.allocUnsafe(0);
 /** Output buffers given back by the main thread once written, reused for later blocks. */
 const spare: ArrayBuffer[] = [];
-const MAX_SPARE = 4;
+const MAX_SPARE = 2;
 
 interface StreamState {
   position: Position;
@@ -90,13 +91,7 @@ class Survey {
 
   block(job: BlockJob): { message: FromBlockWorker; transfer: ArrayBuffer[] } {
     const headerLength = this.headerBytes.length;
-    const length = headerLength + job.end - job.start;
-    if (input.length < length) input = Buffer.allocUnsafe(Math.max(length, input.length * 2));
-    this.headerBytes.copy(input, 0);
-    readFully(this.fd, input, headerLength, job.end - job.start, job.start);
     const out = new Output(Math.ceil((job.end - job.start) * 1.5) + 65536, this.latin1);
-    // Rows are taken as csv-parse completes them (on_record), so their strings die young: the
-    // worker's heap stays small. Nothing is kept in csv-parse's own list (on_record returns null).
     const capacity = Math.ceil((job.end - job.start) / 256) + 16;
     let numbers = new Float64Array(capacity);
     let ends = new Uint32Array(capacity);
@@ -105,56 +100,62 @@ class Survey {
     const newest: (string | undefined)[] = this.streams.map(() => undefined);
     const checker = this.checker;
     let rows = 0;
-    let header = true;
     let halt = false;
-    const take = (row: string[]): null => {
-      if (header) {
-        header = false; // the header record put before the block
-        return null;
+    // A job is parsed in its pieces (record-aligned too), each after the header's bytes: a piece's rows
+    // are few, so they die young and the worker's heap stays small.
+    for (let p = 0; p + 1 < job.cuts.length && !halt; p++) {
+      const from = job.cuts[p]!;
+      const to = job.cuts[p + 1]!;
+      const length = headerLength + to - from;
+      if (input.length < length) input = Buffer.allocUnsafe(Math.max(length, input.length * 2));
+      this.headerBytes.copy(input, 0);
+      readFully(this.fd, input, headerLength, to - from, from);
+      let records: string[][];
+      try {
+        records = parse(input.subarray(0, length), this.options) as string[][];
+      } catch {
+        halt = true; // not valid CSV from here: the row path reads on for the exact error
+        break;
       }
-      if (halt) return null;
-      if (checker.check(row) !== undefined) {
-        halt = true; // the row path goes on from this row
-        return null;
-      }
-      if (rows === numbers.length) {
-        numbers = grow(numbers, new Float64Array(rows * 2));
-        ends = grow(ends, new Uint32Array(rows * 2));
-        for (const st of stats) st.counts = grow(st.counts, new Uint32Array(rows * 2 + 1));
-      }
-      const number = checker.number;
-      const date = checker.date;
-      numbers[rows] = number;
-      for (let s = 0; s < this.streams.length; s++) {
-        const stream = this.streams[s]!;
-        const st = stats[s]!;
-        if (isNew(stream.position, number, date, this.startDate)) {
-          if (st.firstRow < 0) {
-            st.firstRow = rows;
-            st.firstOffset = out.offset;
-          }
-          const before = emitted[s]!;
-          const frame = stream.frame;
-          stream.encoder.encode(row, number, date, (data) => {
-            emitted[s]!++;
-            out.add(frame(data));
-            return undefined;
-          });
-          if (emitted[s]! > before && (newest[s] === undefined || date > newest[s]!)) {
-            newest[s] = date;
-            st.newest.push([rows, date]);
-          }
+      for (let r = 1; r < records.length; r++) {
+        const row = records[r]!;
+        if (checker.check(row) !== undefined) {
+          halt = true; // the row path goes on from this row
+          break;
         }
-        st.counts[rows + 1] = emitted[s]!;
+        if (rows === numbers.length) {
+          numbers = grow(numbers, new Float64Array(rows * 2));
+          ends = grow(ends, new Uint32Array(rows * 2));
+          for (const st of stats) st.counts = grow(st.counts, new Uint32Array(rows * 2 + 1));
+        }
+        const number = checker.number;
+        const date = checker.date;
+        numbers[rows] = number;
+        for (let s = 0; s < this.streams.length; s++) {
+          const stream = this.streams[s]!;
+          const st = stats[s]!;
+          if (isNew(stream.position, number, date, this.startDate)) {
+            if (st.firstRow < 0) {
+              st.firstRow = rows;
+              st.firstOffset = out.offset;
+            }
+            const before = emitted[s]!;
+            const frame = stream.frame;
+            stream.encoder.encode(row, number, date, (data) => {
+              emitted[s]!++;
+              out.add(frame(data));
+              return undefined;
+            });
+            if (emitted[s]! > before && (newest[s] === undefined || date > newest[s]!)) {
+              newest[s] = date;
+              st.newest.push([rows, date]);
+            }
+          }
+          st.counts[rows + 1] = emitted[s]!;
+        }
+        ends[rows] = out.offset;
+        rows++;
       }
-      ends[rows] = out.offset;
-      rows++;
-      return null;
-    };
-    try {
-      parse(input.subarray(0, length), { ...this.options, on_record: take });
-    } catch {
-      halt = true; // not valid CSV from here: the row path reads on for the exact error
     }
     const bytes = out.finish();
     numbers = numbers.slice(0, rows);
