@@ -621,3 +621,101 @@ describe('driver: failures', () => {
     expect(source.opened('12')).toBe(0);
   });
 });
+
+describe('driver: surveys side by side (max_concurrent_surveys)', () => {
+  /** The run as one ordered list: "R:<survey>" per record, "S:<survey>" per STATE (the survey whose position it adds), statuses as they are. */
+  function timeline(sink: RecordingSink, name: StreamName): string[] {
+    const records = [...sink.recordsOf(name)];
+    const states = [...sink.statesOf(name)];
+    const seen = new Set<string>();
+    const out: string[] = [];
+    for (const e of sink.events) {
+      const [stream, what] = e.split(':') as [string, string];
+      if (stream !== name) continue;
+      if (what === 'RECORD') out.push(`R:${String(records.shift()?.['survey_id'])}`);
+      else if (what === 'STATE') {
+        const surveys = Object.keys((states.shift()?.blob['surveys'] ?? {}) as Record<string, unknown>);
+        const added = surveys.filter((id) => !seen.has(id));
+        for (const id of added) seen.add(id);
+        out.push(`S:${added.join(',')}`);
+      } else out.push(what);
+    }
+    return out;
+  }
+
+  const slow = (count: number, openDelayMs: number, first: number): FakeSurvey => ({
+    header: STANDARD_HEADER,
+    rows: rows(...Array.from({ length: count }, (_, i): [number, string] => [first + count - i, `2024-01-01 00:00:${String(count - i).padStart(2, '0')}`])),
+    batchSize: 1,
+    openDelayMs,
+    batchDelayMs: 7,
+  });
+
+  it('reads up to that many surveys at once: records interleave, each STATE comes right after its survey\'s last record', async () => {
+    // 11 opens at once and 12 a little later, so their rows arrive side by side; 13 waits for a lane.
+    const source = new FakeSource({ '11': slow(6, 1, 100), '12': slow(5, 12, 200), '13': slow(3, 1, 300) });
+    const plan = { ...readPlan(['11', '12', '13'], [streamPlan(surveyResponses)]), maxConcurrentSurveys: 2 };
+    const { sink, result } = await run(source, plan);
+
+    const t = timeline(sink, R);
+    expect(t[0]).toBe('STARTED');
+    expect(t[1]).toBe('RUNNING');
+    expect(t.at(-1)).toBe('COMPLETE');
+    expect(t.filter((x) => ['STARTED', 'RUNNING', 'COMPLETE', 'INCOMPLETE'].includes(x))).toEqual(['STARTED', 'RUNNING', 'COMPLETE']);
+    // Interleaved: a record of 12 comes between two records of 11.
+    const first11 = t.indexOf('R:11');
+    const last11 = t.lastIndexOf('R:11');
+    expect(t.slice(first11, last11).includes('R:12')).toBe(true);
+    for (const id of ['11', '12', '13']) {
+      const last = t.lastIndexOf(`R:${id}`);
+      // Right after its last record, before anything else; one STATE per survey; nothing of it after.
+      expect(t[last + 1], `survey ${id}`).toBe(`S:${id}`);
+      expect(t.filter((x) => x === `S:${id}`)).toHaveLength(1);
+    }
+    // Each survey's records in file order, all of them.
+    for (const [id, first, count] of [['11', 100, 6], ['12', 200, 5], ['13', 300, 3]] as const) {
+      const numbers = sink.recordsOf(R).filter((r) => r['survey_id'] === id).map((r) => r['Number']);
+      expect(numbers).toEqual(Array.from({ length: count }, (_, i) => first + count - i));
+    }
+    // At most two passes at once; 13 opened only once a lane was free.
+    expect(source.mostOpenAtOnce).toBe(2);
+    expect(t.indexOf('R:13')).toBeGreaterThan(Math.min(t.indexOf('S:11'), t.indexOf('S:12')));
+    // Every STATE carries the positions of the surveys finished so far; the last one all three.
+    expect(sink.lastState(R)?.blob).toEqual({
+      surveys: {
+        '11': { 'Date Submitted': '2024-01-01T00:00:06', Number: 106 },
+        '12': { 'Date Submitted': '2024-01-01T00:00:05', Number: 205 },
+        '13': { 'Date Submitted': '2024-01-01T00:00:03', Number: 303 },
+      },
+    });
+    expect(result.records).toBe(14);
+    expect(result.failures).toEqual([]);
+  });
+
+  it('fails only the failing survey while the others go on; statuses end INCOMPLETE', async () => {
+    const source = new FakeSource({
+      '11': slow(4, 1, 100),
+      '12': { ...slow(4, 3, 200), failAfter: { after: 2, error: new BrokenExportError('The download of survey 12 broke.') } },
+    });
+    const plan = { ...readPlan(['11', '12'], [streamPlan(surveyResponses)]), maxConcurrentSurveys: 4 };
+    const { sink, result } = await run(source, plan);
+    const t = timeline(sink, R);
+    expect(result.failures.map((f) => f.surveyId)).toEqual(['12']);
+    expect(sink.failuresOf(R)).toHaveLength(1);
+    expect(t[t.lastIndexOf('R:11') + 1]).toBe('S:11');
+    // The failed survey's STATE keeps its position (none) and counts what it emitted.
+    expect(sink.statesOf(R).map((s) => s.recordCount).sort()).toEqual([2, 4]);
+    expect(t.at(-1)).toBe('INCOMPLETE');
+    expect(sink.lastState(R)?.blob).toEqual({ surveys: { '11': { 'Date Submitted': '2024-01-01T00:00:04', Number: 104 } } });
+  });
+
+  it('ends the whole run on an AuthError in one survey: no STATE for the others, every stream INCOMPLETE', async () => {
+    const source = new FakeSource({ '11': slow(5, 1, 100), '12': { ...slow(2, 3, 200), openError: new AuthError('Hotjar refused the login.') } });
+    const plan = { ...readPlan(['11', '12'], [streamPlan(surveyResponses)]), maxConcurrentSurveys: 2 };
+    await expect(readStreams(source, plan, new RecordingSink())).rejects.toThrow(AuthError);
+    const sink = new RecordingSink();
+    await readStreams(source, plan, sink).catch(() => undefined);
+    expect(sink.statesOf(R)).toEqual([]);
+    expect(sink.statusesOf(R).at(-1)).toBe('INCOMPLETE');
+  });
+});

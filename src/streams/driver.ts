@@ -75,7 +75,12 @@ export interface ReadResult {
   states: Map<StreamName, StreamState>;
 }
 
-export async function readStreams(source: SurveySource, plan: ReadPlan, sink: ReadSink, signal?: AbortSignal): Promise<ReadResult> {
+export interface ReadOptions {
+  /** The block workers to use (tests point them at the built worker); by default the driver starts its own. */
+  pool?: BlockPool | undefined;
+}
+
+export async function readStreams(source: SurveySource, plan: ReadPlan, sink: ReadSink, signal?: AbortSignal, options: ReadOptions = {}): Promise<ReadResult> {
   const streams = plan.streams.map((p) => ({ plan: p, sink: sink.stream(p.definition.name), state: p.state, running: false }));
   const failures: ReadResult['failures'] = [];
   let records = 0;
@@ -86,7 +91,8 @@ export async function readStreams(source: SurveySource, plan: ReadPlan, sink: Re
   };
   // The block path, when the adapter takes records as bytes (workers start on the first block).
   const write = sink.recordBytes?.bind(sink);
-  const pool = write && streams.every((s) => s.sink.framing !== undefined) ? new BlockPool() : undefined;
+  const blocks = write !== undefined && streams.every((s) => s.sink.framing !== undefined);
+  const pool = blocks ? (options.pool ?? new BlockPool()) : undefined;
   // A refused login or a stop ends the run: the other surveys' passes end at their next batch or block.
   let fatal: ConnectorError | undefined;
   const halt = new AbortController();
@@ -169,7 +175,7 @@ export async function readStreams(source: SurveySource, plan: ReadPlan, sink: Re
     };
     await Promise.all(Array.from({ length: lanes }, lane));
   } finally {
-    await pool?.close();
+    if (pool && pool !== options.pool) await pool.close();
   }
   if (fatal) {
     for (const s of streams) await s.sink.status('INCOMPLETE');

@@ -20,6 +20,10 @@ export interface FakeSurvey {
   openError?: Error;
   /** The rows iterator throws `error` once `after` data rows were handed out. */
   failAfter?: { after: number; error: Error };
+  /** `open` takes this long (Hotjar building the export). */
+  openDelayMs?: number;
+  /** Each batch after the first takes this long to arrive. */
+  batchDelayMs?: number;
 }
 
 export interface PassLog {
@@ -34,6 +38,9 @@ export interface PassLog {
 export class FakeSource implements SurveySource {
   readonly opens = new Map<string, number>();
   readonly passes = new Map<string, PassLog[]>();
+  /** Passes opened (or being opened) and not closed yet, now and at most. */
+  openNow = 0;
+  mostOpenAtOnce = 0;
 
   constructor(private readonly surveys: Record<string, FakeSurvey>) {}
 
@@ -57,7 +64,12 @@ export class FakeSource implements SurveySource {
   async open(surveyId: string): Promise<SurveyPass> {
     this.opens.set(surveyId, this.opened(surveyId) + 1);
     const survey = this.survey(surveyId);
-    if (survey.openError) throw survey.openError;
+    this.mostOpenAtOnce = Math.max(this.mostOpenAtOnce, ++this.openNow);
+    if (survey.openDelayMs) await sleep(survey.openDelayMs);
+    if (survey.openError) {
+      this.openNow--;
+      throw survey.openError;
+    }
     const log: PassLog = { pulled: 0, closedAfter: undefined, exhausted: false };
     const list = this.passes.get(surveyId) ?? [];
     list.push(log);
@@ -65,11 +77,14 @@ export class FakeSource implements SurveySource {
     const all = survey.header ? [survey.header, ...(survey.rows ?? [])] : [];
     const size = survey.batchSize ?? 1;
     const failAfter = survey.failAfter;
+    const delay = survey.batchDelayMs;
+    let given = 0;
     async function* rows(): AsyncGenerator<string[][]> {
       let batch: string[][] = [];
       let dataInBatch = 0;
-      const give = function* (): Generator<string[][]> {
+      const give = async function* (): AsyncGenerator<string[][]> {
         if (batch.length === 0) return;
+        if (delay && given++ > 0) await sleep(delay);
         log.pulled += dataInBatch;
         const out = batch;
         batch = [];
@@ -92,6 +107,7 @@ export class FakeSource implements SurveySource {
       rows: rows(),
       bytes: JSON.stringify(all).length,
       close: async () => {
+        if (log.closedAfter === undefined) this.openNow--;
         log.closedAfter ??= log.pulled;
       },
     };
@@ -176,6 +192,10 @@ export class RecordingSink implements ReadSink {
 }
 
 export const SITE = '100';
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 /** The fixed columns, then the given extra columns. */
 export function header(...extra: string[]): string[] {
