@@ -1,9 +1,16 @@
 /**
- * `npm run bench`: throughput, memory, latency and start-up of the built connector against the local
- * Hotjar stand-in (loopback only), compared with a ceiling (csv-parse + JSON.stringify alone).
+ * `npm run bench`: throughput, CPU, memory, latency and start-up of the built connector against the
+ * local Hotjar stand-in (loopback only), side by side in one run with two references on the same CSV
+ * read from local disk: the ceiling (csv-parse + JSON.stringify, one thread) and the Python floor
+ * (stdlib csv + json.dumps, devtools/bench/floor.py).
  *
- * Flags: --rows N (or env BENCH_ROWS; default 1,000,000), --skip-100k, --quick (N=100,000 only).
- * Env: BENCH_TIMEOUT_S overrides the per-run time limit of full reads.
+ * The connector is started as `node dist/airbyte/main.js read …`, without any V8 flag (users and
+ * tests call the file); one run per size is also made with the bin's shebang flags, for comparison.
+ *
+ * Flags: --rows N (or env BENCH_ROWS; the largest size, default 1,000,000), sizes 100k, 300k and N;
+ * --skip-100k; --quick (100,000 only); --repeat R (each throughput run R times, round-robin: ranges);
+ * --skip-many (no many-surveys scenario).
+ * Env: BENCH_TIMEOUT_S overrides the per-run time limit of full reads; BENCH_PYTHON the Python (python3).
  * Results: printed, and written to .bench/results.json.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -31,7 +38,13 @@ function cliArgs(...rest: string[]): string[] {
   const flags = /^#!\/usr\/bin\/env -S node (.*)$/.exec(shebang)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
   return [...flags, CLI, ...rest];
 }
+/** Run the connector as a user or a test calls the file: no V8 flag at all. */
+function plainArgs(...rest: string[]): string[] {
+  return [CLI, ...rest];
+}
 const CEILING = join(ROOT, '.devtools/devtools/bench/ceiling.js');
+const FLOOR = join(ROOT, 'devtools/bench/floor.py');
+const PYTHON = process.env['BENCH_PYTHON'] ?? 'python3';
 const GNU_TIME = '/usr/bin/time';
 const STREAM = 'survey_responses';
 const MB = 1e6;
@@ -43,23 +56,31 @@ interface Options {
   rows: number;
   skip100k: boolean;
   quick: boolean;
+  repeat: number;
+  skipMany: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
   let rows = Number(process.env['BENCH_ROWS'] ?? 1_000_000);
   let skip100k = false;
   let quick = false;
+  let repeat = 1;
+  let skipMany = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--rows') rows = Number(argv[++i]);
     else if (a.startsWith('--rows=')) rows = Number(a.slice(7));
+    else if (a === '--repeat') repeat = Number(argv[++i]);
+    else if (a.startsWith('--repeat=')) repeat = Number(a.slice(9));
     else if (a === '--skip-100k') skip100k = true;
+    else if (a === '--skip-many') skipMany = true;
     else if (a === '--quick') quick = true;
-    else throw new Error(`unknown argument ${a} (flags: --rows N, --skip-100k, --quick)`);
+    else throw new Error(`unknown argument ${a} (flags: --rows N, --repeat R, --skip-100k, --skip-many, --quick)`);
   }
   if (quick) rows = 100_000;
   if (!Number.isInteger(rows) || rows < 1) throw new Error(`--rows must be a positive integer (got ${rows})`);
-  return { rows, skip100k, quick };
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a positive integer (got ${repeat})`);
+  return { rows, skip100k, quick, repeat, skipMany };
 }
 
 // ---------- child processes ----------
@@ -145,11 +166,13 @@ class OutputScanner {
 
 interface RunOptions {
   args: string[];
+  /** The program (default: this Node). */
+  command?: string;
   /** 'devnull': stdout is an fd opened on /dev/null; 'scan': piped and scanned; 'throttle': piped, read at `rate` B/s. */
   stdout: 'devnull' | 'scan' | 'throttle';
   timeoutMs: number;
   env?: NodeJS.ProcessEnv;
-  /** Wrap in GNU time to get the peak RSS (ru_maxrss of the node process). */
+  /** Wrap in GNU time to get the peak RSS (ru_maxrss of the process) and its CPU time (user + system, all threads). */
   peakRss?: boolean;
   /** For 'throttle': bytes per second, and how long before the child is killed. */
   rate?: number;
@@ -165,6 +188,8 @@ interface RunResult {
   timedOut: boolean;
   stoppedByBench: boolean;
   peakRssKb: number | undefined;
+  /** User + system CPU seconds (with peakRss). */
+  cpuS: number | undefined;
   stderr: string;
   scanner: OutputScanner;
   startedAt: number;
@@ -184,8 +209,8 @@ function readStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined
 async function run(o: RunOptions): Promise<RunResult> {
   mkdirSync(RUN_DIR, { recursive: true });
   const rssFile = join(RUN_DIR, `rss-${process.pid}-${Date.now()}.txt`);
-  const node = process.execPath;
-  const [cmd, argv] = o.peakRss ? [GNU_TIME, ['-f', '%M', '-o', rssFile, node, ...o.args]] : [node, o.args];
+  const program = o.command ?? process.execPath;
+  const [cmd, argv] = o.peakRss ? [GNU_TIME, ['-f', '%M %U %S', '-o', rssFile, program, ...o.args]] : [program, o.args];
   const devnull = o.stdout === 'devnull' ? openSync('/dev/null', 'w') : undefined;
   const scanner = new OutputScanner();
   const rssSamples: { t: number; kb: number }[] = [];
@@ -257,14 +282,16 @@ async function run(o: RunOptions): Promise<RunResult> {
   await closed;
   live.delete(child);
   let peakRssKb: number | undefined;
+  let cpuS: number | undefined;
   if (o.peakRss && existsSync(rssFile)) {
     const lines = readFileSync(rssFile, 'utf8').trim().split('\n');
-    const v = Number(lines[lines.length - 1]);
-    peakRssKb = Number.isFinite(v) ? v : undefined;
+    const [rss, user, sys] = (lines[lines.length - 1] ?? '').split(' ').map(Number);
+    peakRssKb = Number.isFinite(rss) ? rss : undefined;
+    cpuS = Number.isFinite(user) && Number.isFinite(sys) ? user! + sys! : undefined;
     rmSync(rssFile, { force: true });
   }
   // GNU time exits with the command's status (or 128+signal when the command was killed).
-  return { wallMs: exitAt - startedAt, code, signal, timedOut, stoppedByBench, peakRssKb, stderr, scanner, startedAt, rssSamples, bytesRead };
+  return { wallMs: exitAt - startedAt, code, signal, timedOut, stoppedByBench, peakRssKb, cpuS, stderr, scanner, startedAt, rssSamples, bytesRead };
 }
 
 // ---------- stand-in ----------
@@ -273,6 +300,8 @@ interface Stand {
   sandbox: HotjarSandbox;
   configPath: string;
   fullCatalog: string;
+  /** survey_responses and survey_answers, full refresh. */
+  bothCatalog: string;
   incrementalCatalog: string;
   statePath: string;
   /** performance.now() of the latest download request. */
@@ -299,19 +328,18 @@ async function startStand(exp: ExportFiles): Promise<Stand> {
     writeFileSync(p, JSON.stringify(v));
     return p;
   };
-  const catalog = (mode: 'full_refresh' | 'incremental'): unknown => ({
-    streams: [
-      {
-        stream: { name: STREAM, json_schema: {}, supported_sync_modes: ['full_refresh', 'incremental'] },
-        sync_mode: mode,
-        destination_sync_mode: 'append',
-      },
-    ],
+  const catalog = (mode: 'full_refresh' | 'incremental', streams: string[] = [STREAM]): unknown => ({
+    streams: streams.map((name) => ({
+      stream: { name, json_schema: {}, supported_sync_modes: ['full_refresh', 'incremental'] },
+      sync_mode: mode,
+      destination_sync_mode: 'append',
+    })),
   });
   return {
     sandbox,
     configPath: write('config.json', sandbox.config({ survey_ids: [exp.surveyId] })),
     fullCatalog: write('catalog-full.json', catalog('full_refresh')),
+    bothCatalog: write('catalog-both.json', catalog('full_refresh', [STREAM, 'survey_answers'])),
     incrementalCatalog: write('catalog-incremental.json', catalog('incremental')),
     statePath: write('state.json', [
       {
@@ -335,6 +363,9 @@ interface Throughput {
   rowsPerSec: number;
   mbPerSec: number;
   peakRssMb: number | undefined;
+  /** CPU seconds (user + system, every thread) and per million responses. */
+  cpuS: number | undefined;
+  cpuSPerMillion: number | undefined;
   exitCode: number | null;
   ok: boolean;
   note?: string;
@@ -355,6 +386,8 @@ function throughput(exp: ExportFiles, r: RunResult): Throughput {
     rowsPerSec: round(exp.rows / s),
     mbPerSec: round(exp.csvBytes / MB / s, 1),
     peakRssMb: r.peakRssKb === undefined ? undefined : round(r.peakRssKb / 1024, 1),
+    cpuS: r.cpuS === undefined ? undefined : round(r.cpuS, 2),
+    cpuSPerMillion: r.cpuS === undefined ? undefined : round((r.cpuS * 1e6) / exp.rows, 1),
     exitCode: r.code,
     ok,
   };
@@ -379,13 +412,28 @@ async function ceilingRun(exp: ExportFiles): Promise<Throughput & { innerMs?: nu
   return t;
 }
 
-async function connectorFull(stand: Stand, exp: ExportFiles): Promise<Throughput> {
-  const r = await run({
-    args: cliArgs('read', '--config', stand.configPath, '--catalog', stand.fullCatalog),
-    stdout: 'devnull',
-    timeoutMs: fullTimeoutMs(exp.rows),
-    peakRss: true,
-  });
+/** The Python floor on the same CSV from local disk (devtools/bench/floor.py), stdout to /dev/null. */
+async function floorRun(exp: ExportFiles): Promise<Throughput & { rowsSeen?: number }> {
+  const r = await run({ command: PYTHON, args: [FLOOR, exp.csvPath, exp.siteId, exp.surveyId], stdout: 'devnull', timeoutMs: fullTimeoutMs(exp.rows), peakRss: true });
+  const t: Throughput & { rowsSeen?: number } = throughput(exp, r);
+  try {
+    const inner = JSON.parse(r.stderr.trim().split('\n').at(-1) ?? '{}') as { rows?: number };
+    if (inner.rows !== undefined) t.rowsSeen = inner.rows;
+    if (inner.rows !== exp.rows) {
+      t.ok = false;
+      t.note = `the floor wrote ${inner.rows} records, expected ${exp.rows}: ${r.stderr.slice(-300)}`;
+    }
+  } catch {
+    t.ok = false;
+    t.note = `the floor failed: ${r.stderr.slice(-300)}`;
+  }
+  return t;
+}
+
+/** A full read to /dev/null: `catalog` picks the streams; `bin`: with the shebang's V8 flags (else none). */
+async function connectorFull(stand: Stand, exp: ExportFiles, catalog = stand.fullCatalog, bin = false): Promise<Throughput> {
+  const args = ['read', '--config', stand.configPath, '--catalog', catalog];
+  const r = await run({ args: bin ? cliArgs(...args) : plainArgs(...args), stdout: 'devnull', timeoutMs: fullTimeoutMs(exp.rows) * 2, peakRss: true });
   return throughput(exp, r);
 }
 
@@ -406,7 +454,7 @@ interface FirstRecord {
 async function firstRecord(stand: Stand, exp: ExportFiles): Promise<FirstRecord> {
   stand.resetDownloadAt();
   const r = await run({
-    args: cliArgs('read', '--config', stand.configPath, '--catalog', stand.fullCatalog),
+    args: plainArgs('read', '--config', stand.configPath, '--catalog', stand.fullCatalog),
     stdout: 'scan',
     timeoutMs: fullTimeoutMs(exp.rows),
   });
@@ -454,7 +502,7 @@ interface Backpressure {
 
 async function backpressure(stand: Stand, rate = 5 * MB, durationMs = Number(process.env['BENCH_BP_SECONDS'] ?? 5) * 1000): Promise<Backpressure> {
   const r = await run({
-    args: cliArgs('read', '--config', stand.configPath, '--catalog', stand.fullCatalog),
+    args: plainArgs('read', '--config', stand.configPath, '--catalog', stand.fullCatalog),
     stdout: 'throttle',
     rate,
     durationMs,
@@ -504,7 +552,7 @@ interface Incremental {
 
 async function incremental(stand: Stand, fullWallMs: number): Promise<Incremental> {
   const r = await run({
-    args: cliArgs('read', '--config', stand.configPath, '--catalog', stand.incrementalCatalog, '--state', stand.statePath),
+    args: plainArgs('read', '--config', stand.configPath, '--catalog', stand.incrementalCatalog, '--state', stand.statePath),
     stdout: 'scan', // tiny output: a pipe costs nothing here, and lets us check that no record is emitted
     timeoutMs: fullTimeoutMs(1_000_000),
   });
@@ -621,33 +669,129 @@ function snapshotConnector(): { gitHead: string; srcDirty: boolean; distSha256: 
 
 // ---------- main ----------
 
+// ---------- many surveys ----------
+
+const MANY_SURVEYS = 12;
+const MANY_ROWS = 10_000;
+const MANY_EXPORT_DELAY_MS = 2000;
+
+interface ManyRun {
+  maxConcurrentSurveys: number | 'default';
+  wallMs: number;
+  cpuS: number | undefined;
+  peakRssMb: number | undefined;
+  records: number;
+  states: number;
+  exitCode: number | null;
+  ok: boolean;
+  note?: string;
+}
+
+interface Many {
+  surveys: number;
+  rowsEach: number;
+  exportDelayMs: number;
+  concurrent: ManyRun;
+  serial: ManyRun;
+  /** concurrent wall / serial wall (target ≤ 0.40). */
+  ratio: number;
+}
+
+/**
+ * 12 surveys of 10k rows, each export taking 2 s to build (the stand-in's exportDelayMs): the wall
+ * time at the default max_concurrent_surveys against one survey at a time.
+ */
+async function manySurveys(exp: ExportFiles): Promise<Many> {
+  const sandbox = new HotjarSandbox({ siteId: exp.siteId, exportDelayMs: MANY_EXPORT_DELAY_MS });
+  const ids = Array.from({ length: MANY_SURVEYS }, (_, i) => String(5_000_001 + i));
+  for (const id of ids) sandbox.surveys.set(id, { file: exp.zipPath });
+  await sandbox.start();
+  try {
+    const dir = join(RUN_DIR, 'many');
+    mkdirSync(dir, { recursive: true });
+    const catalog = join(dir, 'catalog.json');
+    writeFileSync(catalog, JSON.stringify({ streams: [{ stream: { name: STREAM, json_schema: {}, supported_sync_modes: ['full_refresh'] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' }] }));
+    const once = async (concurrency: number | 'default'): Promise<ManyRun> => {
+      const config = join(dir, `config-${String(concurrency)}.json`);
+      writeFileSync(config, JSON.stringify(sandbox.config({ survey_ids: ids, ...(concurrency === 'default' ? {} : { max_concurrent_surveys: concurrency }) })));
+      const r = await run({ args: plainArgs('read', '--config', config, '--catalog', catalog), stdout: 'scan', timeoutMs: 300_000, peakRss: true });
+      const states = r.scanner.others.filter((l) => l.includes('"type":"STATE"')).length;
+      const ok = r.code === 0 && !r.timedOut && r.scanner.records === MANY_SURVEYS * exp.rows && states === MANY_SURVEYS;
+      const res: ManyRun = {
+        maxConcurrentSurveys: concurrency,
+        wallMs: round(r.wallMs),
+        cpuS: r.cpuS === undefined ? undefined : round(r.cpuS, 2),
+        peakRssMb: r.peakRssKb === undefined ? undefined : round(r.peakRssKb / 1024, 1),
+        records: r.scanner.records,
+        states,
+        exitCode: r.code,
+        ok,
+      };
+      if (!ok) res.note = `exit ${r.code}, ${r.scanner.records} records, ${states} STATEs; ${r.stderr.slice(-300)}`;
+      return res;
+    };
+    const concurrent = await once('default');
+    const serial = await once(1);
+    return { surveys: MANY_SURVEYS, rowsEach: exp.rows, exportDelayMs: MANY_EXPORT_DELAY_MS, concurrent, serial, ratio: round(concurrent.wallMs / serial.wallMs, 3) };
+  } finally {
+    await sandbox.stop();
+  }
+}
+
+// ---------- main ----------
+
+interface Round {
+  ceiling: Awaited<ReturnType<typeof ceilingRun>>;
+  floor: Awaited<ReturnType<typeof floorRun>>;
+  connector: Throughput;
+  both: Throughput;
+  /** Speed ratios of this round (>1: the connector is faster). */
+  vsFloor: number;
+  vsCeiling: number;
+  /** Responses per second with both streams / with survey_responses alone. */
+  bothVsResponses: number;
+}
+
 interface SizeResults {
   export: { rows: number; csvMb: number; zipMb: number; generatedNow: boolean; generateS: number };
-  ceiling: Awaited<ReturnType<typeof ceilingRun>>;
-  connector: Throughput;
-  ratio: number;
+  rounds: Round[];
+  /** One more run as the bin and image start it (shebang V8 flags). */
+  bin: Throughput;
+}
+
+const minMax = (xs: (number | undefined)[]): [number, number] => {
+  const v = xs.filter((x): x is number => x !== undefined && Number.isFinite(x));
+  return v.length ? [Math.min(...v), Math.max(...v)] : [NaN, NaN];
+};
+function range(xs: (number | undefined)[], digits = 1, unit = ''): string {
+  const [lo, hi] = minMax(xs);
+  if (!Number.isFinite(lo)) return '—';
+  return lo === hi || fmt(lo, digits) === fmt(hi, digits) ? `${fmt(lo, digits)}${unit}` : `${fmt(lo, digits)}–${fmt(hi, digits)}${unit}`;
 }
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   if (!existsSync(CEILING)) throw new Error(`${CEILING} is missing: run npm run build first`);
   const build = snapshotConnector();
-  if (!existsSync(GNU_TIME)) throw new Error(`${GNU_TIME} (GNU time) is needed for peak RSS`);
-  const sizes = [...new Set([...(opts.skip100k || opts.quick ? [] : [100_000]), opts.rows])].sort((a, b) => a - b);
+  if (!existsSync(GNU_TIME)) throw new Error(`${GNU_TIME} (GNU time) is needed for peak RSS and CPU time`);
+  const python = execFileSync(PYTHON, ['--version'], { encoding: 'utf8' }).trim();
+  const sizes = [...new Set([...(opts.skip100k || opts.quick ? [] : [100_000]), ...(opts.quick || opts.rows <= 300_000 ? [] : [300_000]), opts.rows])].sort((a, b) => a - b);
   const machine = {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
     node: process.version,
+    python,
     os: `${platform()} ${release()}`,
     memoryGb: round(totalmem() / 1024 ** 3, 1),
     loadAvgAtStart: loadavg().map((x) => round(x, 2)),
     loadAvgAtEnd: [] as number[],
   };
-  log(`machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}; sizes: ${sizes.map(label).join(', ')}`);
+  log(`machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${python}; sizes: ${sizes.map(label).join(', ')}; ${opts.repeat} round(s) each`);
   log(`connector: git ${build.gitHead}${build.srcDirty ? ' + uncommitted src/ changes' : ''}, dist sha256 ${build.distSha256} (run from ${SNAPSHOT})`);
 
   const exports = new Map<number, ExportFiles>();
-  for (const n of sizes) {
+  for (const n of [...sizes, ...(opts.skipMany ? [] : [MANY_ROWS])]) {
+    if (exports.has(n)) continue;
     const e = await ensureExport(BENCH_DIR, n, log);
     exports.set(n, e);
     log(
@@ -662,28 +806,42 @@ async function main(): Promise<void> {
     const exp = exports.get(n)!;
     await warmCache(exp.csvPath);
     await warmCache(exp.zipPath);
-    log(`[${label(n)}] ceiling run …`);
-    const ceiling = await ceilingRun(exp);
-    log(`[${label(n)}] ceiling: ${fmt(ceiling.wallMs / 1000, 2)} s, ${fmtInt(ceiling.rowsPerSec)} rows/s, peak RSS ${fmt(ceiling.peakRssMb)} MB`);
     const stand = await startStand(exp);
     try {
-      log(`[${label(n)}] connector full read (stdout → /dev/null) …`);
-      const connector = await connectorFull(stand, exp);
-      log(
-        `[${label(n)}] connector: ${fmt(connector.wallMs / 1000, 2)} s, ${fmtInt(connector.rowsPerSec)} rows/s, peak RSS ${fmt(connector.peakRssMb)} MB${connector.ok ? '' : ` — FAILED: ${connector.note}`}`,
-      );
+      const rounds: Round[] = [];
+      for (let i = 1; i <= opts.repeat; i++) {
+        const tag = `[${label(n)}${opts.repeat > 1 ? ` round ${i}/${opts.repeat}` : ''}]`;
+        const ceiling = await ceilingRun(exp);
+        log(`${tag} ceiling (csv-parse + JSON.stringify): ${fmt(ceiling.wallMs / 1000, 2)} s, CPU ${fmt(ceiling.cpuS, 2)} s, peak RSS ${fmt(ceiling.peakRssMb)} MB`);
+        const floor = await floorRun(exp);
+        log(`${tag} Python floor (csv + json.dumps): ${fmt(floor.wallMs / 1000, 2)} s, CPU ${fmt(floor.cpuS, 2)} s, peak RSS ${fmt(floor.peakRssMb)} MB${floor.ok ? '' : ` — FAILED: ${floor.note}`}`);
+        const connector = await connectorFull(stand, exp);
+        log(`${tag} connector (no V8 flag): ${fmt(connector.wallMs / 1000, 2)} s, CPU ${fmt(connector.cpuS, 2)} s, peak RSS ${fmt(connector.peakRssMb)} MB${connector.ok ? '' : ` — FAILED: ${connector.note}`}`);
+        const both = await connectorFull(stand, exp, stand.bothCatalog);
+        log(`${tag} connector, both streams: ${fmt(both.wallMs / 1000, 2)} s, CPU ${fmt(both.cpuS, 2)} s, peak RSS ${fmt(both.peakRssMb)} MB${both.ok ? '' : ` — FAILED: ${both.note}`}`);
+        rounds.push({
+          ceiling,
+          floor,
+          connector,
+          both,
+          vsFloor: round(floor.wallMs / connector.wallMs, 2),
+          vsCeiling: round(ceiling.wallMs / connector.wallMs, 2),
+          bothVsResponses: round(connector.wallMs / both.wallMs, 2),
+        });
+      }
+      const bin = await connectorFull(stand, exp, stand.fullCatalog, true);
+      log(`[${label(n)}] connector as the bin (shebang flags): ${fmt(bin.wallMs / 1000, 2)} s, peak RSS ${fmt(bin.peakRssMb)} MB`);
       perSize.set(n, {
         export: { rows: n, csvMb: round(exp.csvBytes / MB, 1), zipMb: round(exp.zipBytes / MB, 1), generatedNow: exp.generated, generateS: round(exp.generateMs / 1000, 1) },
-        ceiling,
-        connector,
-        ratio: round(connector.wallMs / ceiling.wallMs, 2),
+        rounds,
+        bin,
       });
       if (n === opts.rows) {
         log(`[${label(n)}] time to first RECORD (stdout piped, full read counted) …`);
         const ttfr = await firstRecord(stand, exp);
         log(`[${label(n)}] first RECORD ${fmt(ttfr.fromDownloadRequestMs)} ms after the download request; ${fmtInt(ttfr.recordsSeen)} RECORDs${ttfr.ok ? '' : ` — ${ttfr.note}`}`);
         log(`[${label(n)}] incremental read, cursor past every row …`);
-        const inc = await incremental(stand, connector.wallMs);
+        const inc = await incremental(stand, Math.min(...rounds.map((r) => r.connector.wallMs)));
         log(`[${label(n)}] incremental: ${fmt(inc.wallMs)} ms (${fmt(inc.ratio, 3)} of the full read), ${inc.recordsEmitted} records`);
         log(`[${label(n)}] backpressure: reader at 5 MB/s for 5 s, VmRSS every 100 ms …`);
         const bp = await backpressure(stand);
@@ -693,6 +851,13 @@ async function main(): Promise<void> {
     } finally {
       await stand.sandbox.stop();
     }
+  }
+
+  let many: Many | undefined;
+  if (!opts.skipMany) {
+    log(`many surveys: ${MANY_SURVEYS} × ${label(MANY_ROWS)} rows, each export built in ${MANY_EXPORT_DELAY_MS / 1000} s, default concurrency then one at a time …`);
+    many = await manySurveys(exports.get(MANY_ROWS)!);
+    log(`many surveys: ${fmt(many.concurrent.wallMs / 1000, 2)} s side by side, ${fmt(many.serial.wallMs / 1000, 2)} s one at a time (${fmt(many.ratio * 100, 0)}%)`);
   }
 
   log('spec cold start (20 runs of each case, round-robin) …');
@@ -710,41 +875,56 @@ async function main(): Promise<void> {
 
   // ---------- summary ----------
   machine.loadAvgAtEnd = loadavg().map((x) => round(x, 2));
-  const big = perSize.get(opts.rows)!;
-  const small = perSize.get(100_000);
   const lines: string[] = [];
-  const row = (k: string, v: string): void => void lines.push(`  ${k.padEnd(46)} ${v}`);
+  const row = (k: string, v: string): void => void lines.push(`  ${k.padEnd(50)} ${v}`);
   lines.push('');
   lines.push(`== source-hotjar bench — ${new Date().toISOString()} ==`);
-  lines.push(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, node ${machine.node}, ${machine.os}`);
-  lines.push(`connector measured: git ${build.gitHead}${build.srcDirty ? ' + uncommitted src/ changes' : ''}, dist sha256 ${build.distSha256}`);
+  lines.push(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, node ${machine.node}, ${python}, ${machine.os}`);
+  lines.push(`connector measured: git ${build.gitHead}${build.srcDirty ? ' + uncommitted src/ changes' : ''}, dist sha256 ${build.distSha256}; started as \`node dist/airbyte/main.js read …\` (no V8 flag)`);
   lines.push(`load average (1/5/15 min) at start ${machine.loadAvgAtStart.join(' ')}, at end ${machine.loadAvgAtEnd.join(' ')} (other work on the machine skews timings)`);
+  lines.push(`${opts.repeat} round(s) per size, round-robin; ranges are min–max over rounds`);
   for (const n of sizes) {
     const s = perSize.get(n)!;
+    const pick = <K extends keyof Round>(k: K): Round[K][] => s.rounds.map((r) => r[k]);
     lines.push('');
     lines.push(`N = ${fmtInt(n)} rows: CSV ${fmt(s.export.csvMb)} MB, ZIP ${fmt(s.export.zipMb)} MB`);
-    lines.push(`  ${''.padEnd(46)} ${'wall s'.padStart(8)} ${'rows/s'.padStart(10)} ${'MB/s'.padStart(7)} ${'peak RSS MB'.padStart(12)}`);
-    for (const [k, t] of [
-      ['ceiling (file → csv-parse → JSON → /dev/null)', s.ceiling],
-      ['connector read (HTTP+ZIP → /dev/null)', s.connector],
-    ] as const) {
+    lines.push(`  ${''.padEnd(50)} ${'wall s'.padStart(12)} ${'rows/s (best)'.padStart(14)} ${'CPU s'.padStart(12)} ${'CPU s/1M rows'.padStart(14)} ${'peak RSS MB'.padStart(12)}`);
+    const line = (k: string, ts: Throughput[]): void => {
+      const failed = ts.filter((t) => !t.ok);
       lines.push(
-        `  ${k.padEnd(46)} ${fmt(t.wallMs / 1000, 2).padStart(8)} ${fmtInt(t.rowsPerSec).padStart(10)} ${fmt(t.mbPerSec).padStart(7)} ${fmt(t.peakRssMb).padStart(12)}${t.ok ? '' : `  FAILED: ${t.note ?? ''}`}`,
+        `  ${k.padEnd(50)} ${range(ts.map((t) => t.wallMs / 1000), 2).padStart(12)} ${fmtInt(Math.max(...ts.map((t) => t.rowsPerSec))).padStart(14)} ${range(ts.map((t) => t.cpuS), 2).padStart(12)} ${range(ts.map((t) => t.cpuSPerMillion), 1).padStart(14)} ${range(ts.map((t) => t.peakRssMb), 1).padStart(12)}${failed.length ? `  FAILED: ${failed[0]!.note ?? ''}` : ''}`,
       );
-    }
-    row('connector / ceiling (wall time)', `${fmt(s.ratio, 2)}×`);
+    };
+    line('ceiling: file → csv-parse → JSON.stringify (1 thread)', pick('ceiling'));
+    line('Python floor: file → csv → json.dumps', pick('floor'));
+    line('connector: HTTP + ZIP + verify + records', pick('connector'));
+    line('connector, survey_responses + survey_answers', pick('both'));
+    line('connector as the bin (shebang V8 flags), 1 run', [s.bin]);
+    row('connector speed / Python floor', `${range(pick('vsFloor'), 2, '×')} (target ≥ 1.25×)`);
+    row('connector speed / csv-parse ceiling', `${range(pick('vsCeiling'), 2, '×')} (target ≥ 1.0×)`);
+    row('both streams: responses/s vs survey_responses alone', `${range(pick('bothVsResponses'), 2, '×')} (target ≥ 0.7×)`);
   }
   lines.push('');
+  const small = perSize.get(100_000);
+  const big = perSize.get(opts.rows)!;
   if (small && small !== big) {
-    row('peak RSS 100k → ' + label(opts.rows), `${fmt(small.connector.peakRssMb)} MB → ${fmt(big.connector.peakRssMb)} MB (Δ ${fmt((big.connector.peakRssMb ?? NaN) - (small.connector.peakRssMb ?? NaN))} MB)`);
+    const [, smallMax] = minMax(small.rounds.map((r) => r.connector.peakRssMb));
+    const [, bigMax] = minMax(big.rounds.map((r) => r.connector.peakRssMb));
+    row(`peak RSS, no V8 flag: 100k → ${label(opts.rows)}`, `${fmt(smallMax)} MB → ${fmt(bigMax)} MB (Δ ${fmt(bigMax - smallMax)} MB; target ≤ 100 MB and Δ ≤ 10 MB)`);
   }
   if (mainRuns) {
     const { ttfr, incremental: inc, backpressure: bp } = mainRuns;
-    row(`time to first RECORD (N=${label(opts.rows)})`, `${fmt(ttfr.fromDownloadRequestMs)} ms after the download request (${fmt(ttfr.fromSpawnMs)} ms after spawn; download requested at ${fmt(ttfr.spawnToDownloadRequestMs)} ms)`);
+    row(`time to first RECORD (N=${label(opts.rows)})`, `${fmt(ttfr.fromDownloadRequestMs)} ms after the download request: the whole download, its check and the first block (${fmt(ttfr.fromSpawnMs)} ms after spawn; download requested at ${fmt(ttfr.spawnToDownloadRequestMs)} ms)`);
     row('piped full read (bench reads stdout)', `${fmt(ttfr.pipedWallMs / 1000, 2)} s, ${fmtInt(ttfr.recordsSeen)} RECORDs (STATE says ${fmtInt(ttfr.stateRecordCount)}), ${fmt(ttfr.stdoutMb)} MB stdout${ttfr.ok ? ', count OK' : `  FAILED: ${ttfr.note ?? ''}`}`);
     row('incremental, cursor past every row', `${fmt(inc.wallMs)} ms vs full ${fmt(inc.fullWallMs)} ms (ratio ${fmt(inc.ratio, 3)}), ${inc.recordsEmitted} records${inc.ok ? '' : '  FAILED'}`);
     row(`backpressure (reader ${bp.rateMbPerSec} MB/s, ${bp.durationMs / 1000} s)`, `read ${fmt(bp.readMb)} MB / ${fmtInt(bp.recordsRead)} RECORDs; VmRSS ${fmt(bp.rssMinMb)}–${fmt(bp.rssMaxMb)} MB; after ${STEADY_AFTER_MS / 1000} s ${fmt(bp.steadyMinMb)}–${fmt(bp.steadyMaxMb)} MB (spread ${fmt(bp.steadySpreadMb)} MB, first→last second ${fmt(bp.steadyGrowthMb)} MB) → ${bp.flat ? 'flat' : 'NOT flat'}${bp.note ? `  (${bp.note})` : ''}`);
     row('  VmRSS MB every 0.5 s', bp.series.filter((_, i) => i % 5 === 4).map(([, v]) => v.toFixed(0)).join(' '));
+  }
+  if (many) {
+    const m = (r: ManyRun): string => `${fmt(r.wallMs / 1000, 2)} s, CPU ${fmt(r.cpuS, 2)} s, peak RSS ${fmt(r.peakRssMb)} MB${r.ok ? '' : `  FAILED: ${r.note ?? ''}`}`;
+    row(`${many.surveys} surveys × ${label(many.rowsEach)}, ${many.exportDelayMs / 1000} s per export: default concurrency`, m(many.concurrent));
+    row('  one survey at a time (max_concurrent_surveys 1)', m(many.serial));
+    row('  side by side / one at a time (wall)', `${fmt(many.ratio * 100, 0)}% (target ≤ 40%)`);
   }
   const st = (s: StartStats): string => `median ${fmt(s.medianMs)} ms, p90 ${fmt(s.p90Ms)} ms, min ${fmt(s.minMs)} ms${s.failures ? `, ${s.failures} failed` : ''}`;
   row('spec cold start, env as is', st(spec.withEnv));
@@ -759,10 +939,10 @@ async function main(): Promise<void> {
     connector: build,
     options: opts,
     sizes: Object.fromEntries([...perSize].map(([n, s]) => [String(n), s])),
-    peakRssDeltaMb: small && small !== big ? round((big.connector.peakRssMb ?? NaN) - (small.connector.peakRssMb ?? NaN), 1) : null,
     timeToFirstRecord: mainRuns?.ttfr ?? null,
     incremental: mainRuns?.incremental ?? null,
     backpressure: mainRuns?.backpressure ?? null,
+    manySurveys: many ?? null,
     specColdStart: spec,
   };
   writeFileSync(join(BENCH_DIR, 'results.json'), JSON.stringify(results, null, 2) + '\n');

@@ -6,7 +6,8 @@
  *   200 {"success":false}).
  * - GET {api}/ask/v3/sites/{site}/polls/{survey}/responses/export?survey_query=…&format=csv&async_export=false
  *   needs the session cookie AND X-Acc equal to ACC (else 401); unknown site or survey → 404; a query
- *   other than the documented one → 400. Answer: {"download_url": <pre-signed URL on the storage host>}.
+ *   other than the documented one → 400. Answer: {"download_url": <pre-signed URL on the storage host>},
+ *   after `exportDelayMs` (default 0) as Hotjar takes time to build the file.
  * - The storage host is a different loopback address (127.0.0.2 by default). It serves a ZIP holding one
  *   CSV (every field quoted, LF), built from the survey as it was at export time. It rejects nothing,
  *   but records whether Hotjar credentials reached it.
@@ -48,6 +49,8 @@ export interface SandboxOptions {
   port?: number;
   /** Serve the export as a plain CSV instead of a ZIP. */
   plainCsv?: boolean;
+  /** How long each export takes to build before it is answered (Hotjar builds the file first), in ms. */
+  exportDelayMs?: number;
   loginFailureShape?: 'status-401' | 'success-false';
 }
 
@@ -76,6 +79,8 @@ export class HotjarSandbox {
   readonly issuedSecrets: string[] = [];
   readonly faults: Record<Endpoint, Fault[]> = { login: [], export: [], download: [] };
   plainCsv: boolean;
+  /** See SandboxOptions.exportDelayMs; may be changed between runs. */
+  exportDelayMs: number;
   loginFailureShape: 'status-401' | 'success-false';
   private sessions = new Set<string>();
   private snapshots = new Map<string, Snapshot>();
@@ -96,6 +101,7 @@ export class HotjarSandbox {
     this.downloadHost = options.downloadHost ?? (this.host === '127.0.0.1' ? '127.0.0.2' : this.host);
     this.port = options.port ?? 0;
     this.plainCsv = options.plainCsv ?? false;
+    this.exportDelayMs = options.exportDelayMs ?? 0;
     this.loginFailureShape = options.loginFailureShape ?? 'status-401';
   }
 
@@ -171,6 +177,7 @@ export class HotjarSandbox {
     const fault = this.nextFault(endpoint);
     if (fault && applyCommonFault(fault, req, res)) return;
     if (isLogin) return this.login(body, res);
+    if (this.exportDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.exportDelayMs));
     return this.export(req, res, exportMatch![1]!, exportMatch![2]!, url, fault);
   }
 

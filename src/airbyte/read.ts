@@ -48,7 +48,7 @@ export async function read({ writer, signal }: AirbyteContext, args: ReadArgs): 
   try {
     const result = await readStreams(
       source,
-      { siteId: config.site_id, surveyIds: config.survey_ids, startDate: config.start_date, streams: plans, maxConcurrentSurveys: config.max_concurrent_surveys },
+      { siteId: config.site_id, surveyIds: config.survey_ids, startDate: config.start_date, streams: plans, maxConcurrentSurveys: config.max_concurrent_surveys, maxRecordBytes: config.max_field_bytes },
       sink,
       signal,
     );

@@ -174,7 +174,7 @@ async function sync({ writer, signal }: Ctx, configPath: string, catalogPath: st
     }
     const result = await readStreams(
       source,
-      { siteId: config.site_id, surveyIds: config.survey_ids, startDate: config.start_date, streams: plans, maxConcurrentSurveys: config.max_concurrent_surveys },
+      { siteId: config.site_id, surveyIds: config.survey_ids, startDate: config.start_date, streams: plans, maxConcurrentSurveys: config.max_concurrent_surveys, maxRecordBytes: config.max_field_bytes },
       sink,
       signal,
     );

@@ -121,6 +121,14 @@ export class BlockPool {
     private readonly url: URL = new URL('./block-worker.js', import.meta.url),
   ) {}
 
+  /**
+   * Starts the workers now (they load while the first export downloads and is checked, instead of
+   * after), sized for records up to `maxRecordBytes`.
+   */
+  prestart(maxRecordBytes: number): void {
+    while (this.slots.length < this.size) this.start(maxRecordBytes);
+  }
+
   /** Starts reading one file's blocks; consume the run's results in order, then close it. */
   run(setup: BlockSurveySetup, boundaries: readonly number[]): BlockRun {
     const id = this.nextSurvey++;

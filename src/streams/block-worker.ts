@@ -58,6 +58,8 @@ class Survey {
   private readonly latin1: boolean;
   private readonly startDate: string | undefined;
   private readonly options: ReturnType<typeof csvParseOptions>;
+  private readonly unchecked: ReturnType<typeof csvParseOptions>;
+  private readonly maxRecordBytes: number;
 
   constructor(setup: BlockSurveySetup) {
     this.latin1 = setup.utf8;
@@ -83,6 +85,11 @@ class Survey {
     this.startDate = setup.startDate;
     // The file's byte order mark is not in headerBytes: nothing is left for `bom` to skip.
     this.options = { ...csvParseOptions(setup.maxRecordBytes), bom: false, encoding: this.latin1 ? 'latin1' : 'utf8' };
+    // csv-parse checks the record size at every byte. A record cannot be longer than the bytes it is
+    // parsed from (the size counts cells' characters, at most one per byte), so for a piece shorter than
+    // the limit the check can never fire and is skipped: the same outcome, less work per byte.
+    this.unchecked = { ...this.options, max_record_size: 0 };
+    this.maxRecordBytes = setup.maxRecordBytes;
   }
 
   close(): void {
@@ -112,7 +119,7 @@ class Survey {
       readFully(this.fd, input, headerLength, to - from, from);
       let records: string[][];
       try {
-        records = parse(input.subarray(0, length), this.options) as string[][];
+        records = parse(input.subarray(0, length), length < this.maxRecordBytes ? this.unchecked : this.options) as string[][];
       } catch {
         halt = true; // not valid CSV from here: the row path reads on for the exact error
         break;

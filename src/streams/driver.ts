@@ -67,6 +67,8 @@ export interface ReadPlan {
   streams: readonly StreamPlan[];
   /** Surveys read at the same time (at least 1; default 1). */
   maxConcurrentSurveys?: number | undefined;
+  /** The largest CSV record the source lets through (max_field_bytes): block workers start with room for it. */
+  maxRecordBytes?: number | undefined;
 }
 
 export interface ReadResult {
@@ -93,6 +95,7 @@ export async function readStreams(source: SurveySource, plan: ReadPlan, sink: Re
   const write = sink.recordBytes?.bind(sink);
   const blocks = write !== undefined && streams.every((s) => s.sink.framing !== undefined);
   const pool = blocks ? (options.pool ?? new BlockPool()) : undefined;
+  if (pool && plan.maxRecordBytes !== undefined) pool.prestart(plan.maxRecordBytes);
   // A refused login or a stop ends the run: the other surveys' passes end at their next batch or block.
   let fatal: ConnectorError | undefined;
   const halt = new AbortController();
