@@ -49,6 +49,7 @@ const PYTHON = process.env['BENCH_PYTHON'] ?? 'python3';
 const GNU_TIME = '/usr/bin/time';
 const STREAM = 'survey_responses';
 const MB = 1e6;
+/** The steady window of the backpressure run starts this long after the first RECORD (the download and its check come before). */
 const STEADY_AFTER_MS = 1500;
 
 // ---------- options ----------
@@ -501,7 +502,8 @@ interface Backpressure {
   samples: number;
   rssMinMb: number | undefined;
   rssMaxMb: number | undefined;
-  /** From STEADY_AFTER_MS on. */
+  /** From STEADY_AFTER_MS after the first RECORD on. */
+  steadyFromS: number | undefined;
   steadyMinMb: number | undefined;
   steadyMaxMb: number | undefined;
   steadySpreadMb: number | undefined;
@@ -514,7 +516,7 @@ interface Backpressure {
   series: [number, number][];
 }
 
-async function backpressure(stand: Stand, rate = 5 * MB, durationMs = Number(process.env['BENCH_BP_SECONDS'] ?? 5) * 1000): Promise<Backpressure> {
+async function backpressure(stand: Stand, rate = 5 * MB, durationMs = Number(process.env['BENCH_BP_SECONDS'] ?? 8) * 1000): Promise<Backpressure> {
   const r = await run({
     args: plainArgs('read', '--config', stand.configPath, '--catalog', stand.fullCatalog),
     stdout: 'throttle',
@@ -526,11 +528,12 @@ async function backpressure(stand: Stand, rate = 5 * MB, durationMs = Number(pro
   const mb = (kb: number): number => round(kb / 1024, 1);
   const all = r.rssSamples.map((s) => s.kb);
   // Start-up (module loading, the first buffers, the first GC) is over by then.
-  const steadySamples = r.rssSamples.filter((s) => s.t >= STEADY_AFTER_MS);
+  const steadyFrom = (r.scanner.firstRecordAt === undefined ? 0 : r.scanner.firstRecordAt - r.startedAt) + STEADY_AFTER_MS;
+  const steadySamples = r.rssSamples.filter((s) => s.t >= steadyFrom);
   const steady = steadySamples.map((s) => s.kb);
   const spread = steady.length ? Math.max(...steady) - Math.min(...steady) : undefined;
   const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const firstSecond = steadySamples.filter((s) => s.t < STEADY_AFTER_MS + 1000).map((s) => s.kb);
+  const firstSecond = steadySamples.filter((s) => s.t < steadyFrom + 1000).map((s) => s.kb);
   const lastT = steadySamples.length ? steadySamples[steadySamples.length - 1]!.t : 0;
   const lastSecond = steadySamples.filter((s) => s.t > lastT - 1000).map((s) => s.kb);
   const res: Backpressure = {
@@ -539,6 +542,7 @@ async function backpressure(stand: Stand, rate = 5 * MB, durationMs = Number(pro
     readMb: round(r.bytesRead / MB, 1),
     recordsRead: r.scanner.records,
     samples: all.length,
+    steadyFromS: round(steadyFrom / 1000, 2),
     rssMinMb: all.length ? mb(Math.min(...all)) : undefined,
     rssMaxMb: all.length ? mb(Math.max(...all)) : undefined,
     steadyMinMb: steady.length ? mb(Math.min(...steady)) : undefined,
@@ -857,7 +861,7 @@ async function main(): Promise<void> {
         log(`[${label(n)}] incremental read from the full read's STATE …`);
         const inc = await incremental(stand, Math.min(...rounds.map((r) => r.connector.wallMs)));
         log(`[${label(n)}] incremental: ${fmt(inc.wallMs)} ms (${fmt(inc.ratio, 3)} of the full read), ${inc.recordsEmitted} records`);
-        log(`[${label(n)}] backpressure: reader at 5 MB/s for 5 s, VmRSS every 100 ms …`);
+        log(`[${label(n)}] backpressure: reader at 5 MB/s, VmRSS every 100 ms …`);
         const bp = await backpressure(stand);
         log(`[${label(n)}] backpressure: read ${fmt(bp.readMb)} MB, RSS ${fmt(bp.rssMinMb)}–${fmt(bp.rssMaxMb)} MB (steady ${fmt(bp.steadyMinMb)}–${fmt(bp.steadyMaxMb)})`);
         mainRuns = { ttfr, incremental: inc, backpressure: bp };
@@ -931,7 +935,7 @@ async function main(): Promise<void> {
     row(`time to first RECORD (N=${label(opts.rows)})`, `${fmt(ttfr.fromDownloadRequestMs)} ms after the download request: the whole download, its check and the first block (${fmt(ttfr.fromSpawnMs)} ms after spawn; download requested at ${fmt(ttfr.spawnToDownloadRequestMs)} ms)`);
     row('piped full read (bench reads stdout)', `${fmt(ttfr.pipedWallMs / 1000, 2)} s, ${fmtInt(ttfr.recordsSeen)} RECORDs (STATE says ${fmtInt(ttfr.stateRecordCount)}), ${fmt(ttfr.stdoutMb)} MB stdout${ttfr.ok ? ', count OK' : `  FAILED: ${ttfr.note ?? ''}`}`);
     row('incremental from the full read\'s STATE (early stop)', `${fmt(inc.wallMs)} ms vs full ${fmt(inc.fullWallMs)} ms (ratio ${fmt(inc.ratio, 3)}), ${inc.recordsEmitted} records${inc.ok ? '' : '  FAILED'}`);
-    row(`backpressure (reader ${bp.rateMbPerSec} MB/s, ${bp.durationMs / 1000} s)`, `read ${fmt(bp.readMb)} MB / ${fmtInt(bp.recordsRead)} RECORDs; VmRSS ${fmt(bp.rssMinMb)}–${fmt(bp.rssMaxMb)} MB; after ${STEADY_AFTER_MS / 1000} s ${fmt(bp.steadyMinMb)}–${fmt(bp.steadyMaxMb)} MB (spread ${fmt(bp.steadySpreadMb)} MB, first→last second ${fmt(bp.steadyGrowthMb)} MB) → ${bp.flat ? 'flat' : 'NOT flat'}${bp.note ? `  (${bp.note})` : ''}`);
+    row(`backpressure (reader ${bp.rateMbPerSec} MB/s, ${bp.durationMs / 1000} s)`, `read ${fmt(bp.readMb)} MB / ${fmtInt(bp.recordsRead)} RECORDs; VmRSS ${fmt(bp.rssMinMb)}–${fmt(bp.rssMaxMb)} MB; from ${fmt(bp.steadyFromS, 1)} s (first RECORD + ${STEADY_AFTER_MS / 1000} s) ${fmt(bp.steadyMinMb)}–${fmt(bp.steadyMaxMb)} MB (spread ${fmt(bp.steadySpreadMb)} MB, first→last second ${fmt(bp.steadyGrowthMb)} MB) → ${bp.flat ? 'flat' : 'NOT flat'}${bp.note ? `  (${bp.note})` : ''}`);
     row('  VmRSS MB every 0.5 s', bp.series.filter((_, i) => i % 5 === 4).map(([, v]) => v.toFixed(0)).join(' '));
   }
   if (many) {
