@@ -198,7 +198,10 @@ describe('block path = row path', () => {
     for (const id of ['11', '12']) {
       expect(blocks.sink.recordsOf(R).filter((r) => r['survey_id'] === id)).toEqual(rows.sink.recordsOf(R).filter((r) => r['survey_id'] === id));
     }
-    expect(blocks.sink.lastState(R)).toEqual(rows.sink.lastState(R));
+    // Which survey ends last (and so the last STATE's count) depends on timing; the positions do not.
+    expect(blocks.sink.lastState(R)?.blob).toEqual(rows.sink.lastState(R)?.blob);
+    const counts = (run: Run): number[] => run.sink.statesOf(R).map((x) => x.recordCount).sort((a, b) => a - b);
+    expect(counts(blocks)).toEqual(counts(rows));
   });
 
   it('stops early inside a block exactly where the row path stops', async () => {
