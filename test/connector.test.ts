@@ -228,17 +228,23 @@ describe('read', () => {
     const ajv = new Ajv({ strict: false, formats: { 'date-time': /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/ } });
     const validate = ajv.compile(schema);
     for (const d of got) expect(validate(d), JSON.stringify(validate.errors)).toBe(true);
-    // One STATE per survey, the first message after its last record that is not the other survey's
-    // record, with its position and count; stream status in order.
+    // One STATE per survey, the one that adds its position, with its count, right after its last
+    // record: only the other survey's messages may come between (it is read at the same time).
+    type State = { sourceStats: { recordCount: number }; stream: { stream_state: { surveys: Record<string, unknown> } } };
     const messages = r.messages;
+    const surveyOf = (m: Record<string, unknown>): unknown => ((m['record'] as { data?: Record<string, unknown> } | undefined)?.data ?? {})['survey_id'];
+    const addedBy = new Map<string, number>();
+    messages.forEach((m, i) => {
+      if (m['type'] !== 'STATE') return;
+      for (const id of Object.keys((m['state'] as State).stream.stream_state.surveys)) if (!addedBy.has(id)) addedBy.set(id, i);
+    });
     for (const [id, count] of [['111', 12], ['222', 9]] as const) {
-      const surveyOf = (m: Record<string, unknown>): unknown => ((m['record'] as { data?: Record<string, unknown> } | undefined)?.data ?? {})['survey_id'];
       const last = messages.findLastIndex((m) => m['type'] === 'RECORD' && surveyOf(m) === id);
-      const next = messages.findIndex((m, i) => i > last && !(m['type'] === 'RECORD' && surveyOf(m) !== id));
-      const state = messages[next]?.['state'] as { sourceStats: { recordCount: number }; stream: { stream_state: { surveys: Record<string, unknown> } } };
-      expect(messages[next]?.['type'], id).toBe('STATE');
-      expect(state.sourceStats.recordCount).toBe(count);
-      expect(state.stream.stream_state.surveys[id]).toBeDefined();
+      const at = addedBy.get(id)!;
+      expect(at, id).toBeGreaterThan(last);
+      expect((messages[at]!['state'] as State).sourceStats.recordCount).toBe(count);
+      const other = (m: Record<string, unknown>): boolean => (m['type'] === 'RECORD' && surveyOf(m) !== id) || (m['type'] === 'STATE' && messages.indexOf(m) === addedBy.get(id === '111' ? '222' : '111'));
+      expect(messages.slice(last + 1, at).every(other), id).toBe(true);
     }
     expect(states(r)).toHaveLength(2);
     expect(statuses(r)).toEqual(['STARTED', 'RUNNING', 'COMPLETE']);
