@@ -74,7 +74,7 @@ describe('spec', () => {
   it('runs as an executable (the package bin), shebang flags and all', async () => {
     const { execFileSync } = await import('node:child_process');
     const out = execFileSync(join(ROOT, 'dist/airbyte/main.js'), ['spec'], { encoding: 'utf8' });
-    expect(JSON.parse(out.trim()).type).toBe('SPEC');
+    expect((JSON.parse(out.trim()) as { type: string }).type).toBe('SPEC');
   });
 
   it("obeys Airbyte's acceptance rules for specs", () => {

@@ -91,7 +91,7 @@ export class HotjarSandbox {
     this.password = options.password ?? 'correct horse battery staple';
     this.accountId = options.accountId ?? '7654321';
     this.siteId = options.siteId ?? '1234567';
-    this.surveys = options.surveys ?? new Map();
+    this.surveys = options.surveys ?? new Map<string, SurveyData | { file: string }>();
     this.host = options.host ?? '127.0.0.1';
     this.downloadHost = options.downloadHost ?? (this.host === '127.0.0.1' ? '127.0.0.2' : this.host);
     this.port = options.port ?? 0;
@@ -131,7 +131,7 @@ export class HotjarSandbox {
 
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy();
-    await Promise.all([this.apiServer, this.downloadServer].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : undefined)));
+    await Promise.all([this.apiServer, this.downloadServer].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : Promise.resolve())));
   }
 
   /** Queue faults: each request to `endpoint` takes the next one. */

@@ -134,7 +134,7 @@ function describeCauses(err: Error): string | undefined {
       parts.push(`${cause.name}${code ? ` ${code}` : ''}: ${cause.message}`);
       cause = cause.cause;
     } else {
-      parts.push(String(cause));
+      parts.push(typeof cause === 'string' ? cause : (JSON.stringify(cause) ?? 'unknown cause'));
       break;
     }
   }

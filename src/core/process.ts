@@ -101,7 +101,7 @@ function stderrHelp<A>(y: Argv<A>): Argv<A> {
     .exitProcess(false)
     .fail((msg, err) => {
       throw new UsageError(msg || (err ? err.message : 'invalid usage'));
-    }) as Argv<A>;
+    });
 }
 
 async function showHelp<A>(y: Argv<A>, code: number): Promise<number> {

@@ -267,7 +267,8 @@ function pyStr(v: unknown): string {
       .map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`)
       .join(', ')}}`;
   }
-  return String(v);
+  if (typeof v === 'string' || typeof v === 'number') return String(v);
+  return JSON.stringify(v) ?? '';
 }
 
 /** Python's repr() of a JSON value (strings quoted as Python quotes them). */

@@ -91,6 +91,6 @@ function isSelected(entry: JsonObject, path: string): boolean {
 function replicationMethod(entry: JsonObject, id: string, path: string): 'INCREMENTAL' | 'FULL_TABLE' {
   const method = streamMetadata(entry, path)['replication-method'] ?? entry['replication_method'] ?? 'INCREMENTAL';
   if (method === 'INCREMENTAL' || method === 'FULL_TABLE') return method;
-  const shown = (JSON.stringify(method) ?? String(method)).slice(0, 40);
+  const shown = (JSON.stringify(method) ?? 'undefined').slice(0, 40);
   throw new ConfigError(`The catalog file ${path}: the replication method of ${id} is ${shown}; this tap supports "INCREMENTAL" and "FULL_TABLE".`);
 }

@@ -15,7 +15,7 @@ export function parseStateFile(raw: unknown, streams: readonly string[], where =
   const found = new Map<string, StreamState>();
   if (raw === undefined || raw === null) return found;
   if (Array.isArray(raw)) {
-    raw.forEach((item, i) => {
+    raw.forEach((item: unknown, i) => {
       const msg = isObject(item) && item['type'] === 'STATE' && isObject(item['state']) ? item['state'] : item;
       if (!isObject(msg)) throw new ConfigError(`The ${where} file: item ${i} is not a state message. ${HELP}`);
       for (const [name, blob] of streamStatesOf(msg, i, where)) {

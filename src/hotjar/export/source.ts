@@ -92,8 +92,9 @@ export class ExportSource implements SurveySource {
     }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     rmSync(this.dir, { recursive: true, force: true });
+    return Promise.resolve();
   }
 }
 
