@@ -231,9 +231,12 @@ describe('read', () => {
   });
 
   it('never sends Hotjar credentials to the download host, which is another address', async () => {
-    await runCli(['read', '--config', configPath, '--catalog', fullCatalogPath]);
-    const downloads = sandbox.requests.filter((q) => q.endpoint === 'download');
-    expect(downloads.length).toBeGreaterThan(0);
+    const before = sandbox.requests.length;
+    const r = await runCli(['read', '--config', configPath, '--catalog', fullCatalogPath]);
+    expect(r.code).toBe(0);
+    // Only this read's requests: one download per survey.
+    const downloads = sandbox.requests.slice(before).filter((q) => q.endpoint === 'download');
+    expect(downloads).toHaveLength(2);
     expect(downloads.every((d) => d.hadCredentials === false)).toBe(true);
     expect(new URL(sandbox.downloadOrigin).hostname).not.toBe(new URL(sandbox.apiUrl).hostname);
   });
@@ -366,10 +369,16 @@ describe('bad input', () => {
     expectConfigTrace(await runCli(['read', '--config', configPath, '--catalog', wrongShape]), /streams/);
   });
 
-  it('prints help on stderr for usage errors, nothing on stdout', async () => {
+  it('prints help on stderr for usage errors (exit 2), nothing on stdout; --help on any command exits 0', async () => {
     for (const args of [[], ['frobnicate'], ['check'], ['read', '--config', configPath]]) {
       const r = await runCli(args);
-      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/Options:/);
+    }
+    for (const args of [['--help'], ['read', '--help'], ['check', '-h']]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(0);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(/Options:/);
     }
