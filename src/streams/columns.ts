@@ -34,14 +34,18 @@ export interface HeaderLayout {
 }
 
 export function layout(header: readonly string[]): HeaderLayout {
-  const counts = new Map<string, number>();
+  const taken = new Set<string>();
   const duplicates = new Set<string>();
   const keys = header.map((name) => {
     const base = ADDED_FIELDS.includes(name) ? `${name} (export)` : name;
-    const n = (counts.get(base) ?? 0) + 1;
-    counts.set(base, n);
-    if (n > 1) duplicates.add(name);
-    return n > 1 ? `${base} (${n})` : base;
+    let key = base;
+    // A repeat takes the first free "<text> (n)": a header may itself read like a renamed repeat.
+    for (let n = 2; taken.has(key); n++) {
+      duplicates.add(name);
+      key = `${base} (${n})`;
+    }
+    taken.add(key);
+    return key;
   });
   const fixed = new Set(FIXED_COLUMNS);
   const tagsOf = new Map<number, number>();
