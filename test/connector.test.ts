@@ -280,55 +280,6 @@ describe('read', () => {
     expect(after['222']).toEqual(cursors['222']);
   });
 
-  it('reads nothing from a (date-only) state in the future, still emits STATE, keeps the date and adds the Number', async () => {
-    const d = tempDir();
-    const future = { surveys: { '111': { 'Date Submitted': '2999-01-01T00:00:00' }, '222': { 'Date Submitted': '2999-01-01T00:00:00' } } };
-    const statePath = writeJson(d, 'future.json', [{ type: 'STREAM', stream: { stream_descriptor: { name: 'survey_responses' }, stream_state: future } }]);
-    const r = await runCli(['read', '--config', configPath, '--catalog', catalogPath, '--state', statePath]);
-    expect(r.code).toBe(0);
-    assertAllValid(r);
-    expect(records(r)).toHaveLength(0);
-    expect(states(r).length).toBeGreaterThanOrEqual(1);
-    // The date cursor stays; the verified pass adds each survey's highest Number, so the next run is exact.
-    const kept = (states(r).at(-1)!['stream'] as { stream_state: { surveys: Record<string, Record<string, unknown>> } }).stream_state.surveys;
-    for (const id of ['111', '222']) {
-      const top = (sandbox.surveys.get(id) as { rows: string[][] }).rows[0]!;
-      expect(kept[id]).toEqual({ 'Date Submitted': '2999-01-01T00:00:00', Number: Number(top[0]) });
-    }
-    expect(statuses(r)).toEqual(['STARTED', 'RUNNING', 'COMPLETE']);
-  });
-
-  it('accepts an empty state file, [], a legacy object and a hand-written cursor for every survey', async () => {
-    const d = tempDir();
-    const all = 21 + 2; // after the incremental test added two responses, when run in order
-    const counts: number[] = [];
-    for (const [name, content] of [
-      ['empty.json', ''],
-      ['array.json', '[]'],
-      ['legacy.json', JSON.stringify({ survey_responses: { surveys: { '222': { 'Date Submitted': '2999-01-01T00:00:00' } } } })],
-      ['hand.json', JSON.stringify({ 'Date Submitted': '2999-01-01 00:00:00' })],
-    ] as const) {
-      const r = await runCli(['read', '--config', configPath, '--catalog', catalogPath, '--state', writeJson(d, name, content)]);
-      expect(r.code, r.stderr).toBe(0);
-      assertAllValid(r);
-      counts.push(records(r).length);
-    }
-    const total111 = (sandbox.surveys.get('111') as { rows: unknown[] }).rows.length;
-    expect(counts[0]).toBe(counts[1]);
-    expect(counts[0]).toBeGreaterThanOrEqual(21);
-    expect(counts[0]).toBeLessThanOrEqual(all);
-    expect(counts[2]).toBe(total111);
-    expect(counts[3]).toBe(0);
-  });
-
-  it('never reads responses before start_date', async () => {
-    const rows = (sandbox.surveys.get('111') as { rows: string[][] }).rows;
-    const cut = rows[4]![2]!;
-    const cfg = writeJson(tempDir(), 'start.json', sandbox.config({ survey_ids: ['111'], start_date: cut.replace(' ', 'T') + 'Z' }));
-    const r = await runCli(['read', '--config', cfg, '--catalog', fullCatalogPath]);
-    expect(r.code).toBe(0);
-    expect(records(r).map((x) => x['Number'])).toEqual(rows.slice(0, 5).map((x) => Number(x[0])));
-  });
 });
 
 describe('bad input', () => {
