@@ -7,7 +7,7 @@ import { readStreams, type ReadSink, type StreamPlan } from '../streams/driver.j
 import { EMPTY_STATE } from '../streams/state.js';
 import { parseConfiguredCatalog } from './catalog.js';
 import type { AirbyteContext } from './context.js';
-import { errorTrace, logMessage, recordEncoder, stateMessage, streamStatus } from './messages.js';
+import { errorTrace, logMessage, rateLimited, recordEncoder, stateMessage, streamStatus } from './messages.js';
 import { parseStateFile } from '../streams/state-file.js';
 
 export interface ReadArgs {
@@ -30,8 +30,13 @@ export async function read({ writer, signal }: AirbyteContext, args: ReadArgs): 
     await writer.write(logMessage('WARN', `The catalog selects no stream of this source (${STREAM_NAMES.join(', ')}); nothing to read.`));
     return 0;
   }
+  // What the run is doing, for the heartbeat: the last INFO line the driver logged.
+  let activity = 'starting';
   const sink: ReadSink = {
-    log: (level, message) => void writer.write(logMessage(level, message)),
+    log: (level, message) => {
+      if (level === 'INFO') activity = message;
+      void writer.write(logMessage(level, message));
+    },
     stream: (name) => {
       const line = recordEncoder(name);
       return {
@@ -42,7 +47,19 @@ export async function read({ writer, signal }: AirbyteContext, args: ReadArgs): 
       };
     },
   };
-  const source = connect(config, (m) => sink.log('WARN', m), signal);
+  const source = connect(config, (m) => sink.log('WARN', m), signal, {
+    onRateLimited: (resumeAt) => {
+      for (const p of plans) void writer.write(rateLimited(p.definition.name, resumeAt));
+    },
+  });
+  // Heartbeat: while nothing else is said (Hotjar building a large export, a long Retry-After wait), a LOG
+  // line every heartbeat_seconds, far under the platform's maxSecondsBetweenMessages (metadata.yaml).
+  const heartbeatMs = config.heartbeat_seconds * 1000;
+  const heartbeat = setInterval(() => {
+    const quiet = Date.now() - writer.lastWriteAt;
+    if (quiet >= heartbeatMs - 50) void writer.write(logMessage('INFO', `Still working (nothing to report for ${Math.round(quiet / 1000)} s); last step: ${activity}`));
+  }, Math.max(100, heartbeatMs / 2));
+  heartbeat.unref();
   try {
     const result = await readStreams(source, { siteId: config.site_id, surveyIds: config.survey_ids, startDate: config.start_date, streams: plans }, sink, signal);
     if (result.failures.length === 0) return 0;
@@ -50,6 +67,7 @@ export async function read({ writer, signal }: AirbyteContext, args: ReadArgs): 
     sink.log('ERROR', `${result.failures.length} of ${config.survey_ids.length} surveys failed (${ids}); their positions did not move. The others were read and their state saved.`);
     return 1;
   } finally {
+    clearInterval(heartbeat);
     await source.close();
   }
 }

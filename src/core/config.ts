@@ -25,6 +25,7 @@ export interface Config {
   max_export_bytes: number;
   max_export_ratio: number;
   max_field_bytes: number;
+  heartbeat_seconds: number;
 }
 
 /** Reads and validates the config file. */

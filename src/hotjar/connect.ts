@@ -6,7 +6,12 @@ import { ExportSource } from './export/source.js';
 import { Http } from './http.js';
 import type { SurveySource } from './source.js';
 
-export function connect(config: Config, log: (message: string) => void, signal?: AbortSignal): SurveySource {
+export interface ConnectHooks {
+  /** Hotjar answered 429: the run waits (until resumeAt, when known). */
+  onRateLimited?: (resumeAt: number | undefined) => void;
+}
+
+export function connect(config: Config, log: (message: string) => void, signal?: AbortSignal, hooks: ConnectHooks = {}): SurveySource {
   const http = new Http({
     maxAttempts: config.max_attempts,
     maxRetryWaitMs: config.max_retry_wait_seconds * 1000,
@@ -14,6 +19,7 @@ export function connect(config: Config, log: (message: string) => void, signal?:
     deadlineMs: config.request_deadline_seconds * 1000,
     log,
     signal,
+    onRateLimited: hooks.onRateLimited,
   });
   const auth = new SessionAuthenticator(http, { baseUrl: config.base_url, email: config.email, password: config.password });
   const client = new ExportClient(http, auth, { baseUrl: config.base_url, siteId: config.site_id });

@@ -184,6 +184,14 @@ export const ABOUT: AboutInfo = {
       description:
         'Advanced. A single response (one CSV row, all its answers together) larger than this is reported as a data error naming the survey and line, so memory never follows one giant cell.',
     },
+    {
+      name: 'heartbeat_seconds',
+      kind: 'decimal',
+      default: 60,
+      sensitive: false,
+      description:
+        'Advanced. While a sync has nothing else to say (Hotjar building a large export, a long Retry-After wait), it logs a line this often, so a platform\'s watchdog never ends a healthy sync.',
+    },
   ],
 };
 
