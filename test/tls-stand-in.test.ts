@@ -11,7 +11,8 @@ import { networkOptions } from '../devtools/stand-in/network-options.js';
 import { HotjarSandbox } from '../devtools/stand-in/server.js';
 import { makeTestPki } from '../devtools/stand-in/tls.js';
 import { SAMPLE_SITE_ID, sampleSurveys } from '../devtools/stand-in/data.js';
-import { assertAllValid, byType, catalog, records, runCli, states, tempDir, writeJson, type RunResult } from './helpers.js';
+import { loadConfig } from '../src/core/config.js';
+import { ROOT, assertAllValid, byType, catalog, records, runCli, states, tempDir, writeJson, type RunResult } from './helpers.js';
 
 describe('makeTestPki', () => {
   const pki = makeTestPki({ names: ['hotjar-api', 'hotjar-storage', 'localhost', '127.0.0.1', '::1'] });
@@ -66,6 +67,24 @@ describe('sandbox CLI network options', () => {
     const leaf = new X509Certificate(r.sandbox.tls!.cert);
     expect(leaf.verify(new X509Certificate(readFileSync(caFile)).publicKey)).toBe(true);
     expect(leaf.subjectAltName).toContain('DNS:hotjar-api, DNS:hotjar-storage');
+  });
+});
+
+describe('integration_tests/sample_config_docker.json', () => {
+  it('is sample_config.json with the network base_url, and a valid config', () => {
+    const path = join(ROOT, 'integration_tests/sample_config_docker.json');
+    const docker = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    const loopback = JSON.parse(readFileSync(join(ROOT, 'integration_tests/sample_config.json'), 'utf8')) as Record<string, unknown>;
+    expect(docker).toEqual({ ...loopback, base_url: 'https://hotjar-api:18443/api' });
+    expect(loadConfig(path).base_url).toBe('https://hotjar-api:18443/api');
+    // the documented commands use the same names and port
+    for (const doc of ['README.md', 'acceptance-test-config.yml']) {
+      const text = readFileSync(join(ROOT, doc), 'utf8');
+      expect(text, doc).toContain('--port 18443 --tls');
+      expect(text, doc).toContain('--api-name hotjar-api --storage-name hotjar-storage');
+      expect(text, doc).toContain('NODE_EXTRA_CA_CERTS');
+      expect(text, doc).toContain('sample_config_docker.json');
+    }
   });
 });
 
