@@ -40,8 +40,10 @@ export interface RunOptions {
 export function runCli(args: string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     // Loopback HTTP needs no extra CA bundle; loading one costs ~100 ms per start on this machine.
-    const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+    // A test that needs one (the HTTPS stand-in's CA) passes it in options.env.
+    const env: NodeJS.ProcessEnv = { ...process.env };
     delete env['NODE_EXTRA_CA_CERTS'];
+    Object.assign(env, options.env);
     const child = spawn(process.execPath, [options.bin ?? CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

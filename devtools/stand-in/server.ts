@@ -11,10 +11,13 @@
  *   CSV (every field quoted, LF), built from the survey as it was at export time. It rejects nothing,
  *   but records whether Hotjar credentials reached it.
  * Faults can be queued per endpoint (see Fault) for the reliability tests.
+ * With `tls` both servers speak HTTPS (see tls.ts for a test PKI); `publicHost`/`downloadPublicHost` are the
+ * names the URLs carry when the servers listen on a wildcard address (e.g. Docker network aliases).
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { zipSync, strToU8 } from 'fflate';
 import { toCsv } from './csv.js';
@@ -49,6 +52,14 @@ export interface SandboxOptions {
   /** Serve the export as a plain CSV instead of a ZIP. */
   plainCsv?: boolean;
   loginFailureShape?: 'status-401' | 'success-false';
+  /** Serve the API and the storage host over HTTPS with this certificate (PEM) and key. */
+  tls?: { cert: string; key: string };
+  /** Host name in apiUrl (default: host), e.g. a network alias when host is 0.0.0.0. */
+  publicHost?: string;
+  /** Host name in download URLs (default: downloadHost). */
+  downloadPublicHost?: string;
+  /** Port of the storage host (default 0: any free port). */
+  downloadPort?: number;
 }
 
 export interface RequestLog {
@@ -85,6 +96,10 @@ export class HotjarSandbox {
   private readonly host: string;
   private readonly downloadHost: string;
   private readonly port: number;
+  private readonly tls: { cert: string; key: string } | undefined;
+  private readonly publicHost: string;
+  private readonly downloadPublicHost: string;
+  private readonly downloadPort: number;
 
   constructor(options: SandboxOptions = {}) {
     this.email = options.email ?? 'analyst@example.com';
@@ -97,18 +112,22 @@ export class HotjarSandbox {
     this.port = options.port ?? 0;
     this.plainCsv = options.plainCsv ?? false;
     this.loginFailureShape = options.loginFailureShape ?? 'status-401';
+    this.tls = options.tls;
+    this.publicHost = options.publicHost ?? this.host;
+    this.downloadPublicHost = options.downloadPublicHost ?? this.downloadHost;
+    this.downloadPort = options.downloadPort ?? 0;
   }
 
   get apiUrl(): string {
     const a = this.apiServer?.address() as AddressInfo | null;
     if (!a) throw new Error('sandbox not started');
-    return `http://${this.host}:${a.port}/api`;
+    return `${this.tls ? 'https' : 'http'}://${this.publicHost}:${a.port}/api`;
   }
 
   get downloadOrigin(): string {
     const a = this.downloadServer?.address() as AddressInfo | null;
     if (!a) throw new Error('sandbox not started');
-    return `http://${this.downloadHost}:${a.port}`;
+    return `${this.tls ? 'https' : 'http'}://${this.downloadPublicHost}:${a.port}`;
   }
 
   /** A connector config for this stand-in. */
@@ -124,8 +143,8 @@ export class HotjarSandbox {
   }
 
   async start(): Promise<this> {
-    this.apiServer = await listen((req, res) => this.handleApi(req, res), this.host, this.port, this.sockets);
-    this.downloadServer = await listen((req, res) => this.handleDownload(req, res), this.downloadHost, 0, this.sockets);
+    this.apiServer = await listen((req, res) => this.handleApi(req, res), this.host, this.port, this.sockets, this.tls);
+    this.downloadServer = await listen((req, res) => this.handleDownload(req, res), this.downloadHost, this.downloadPort, this.sockets, this.tls);
     return this;
   }
 
@@ -322,13 +341,15 @@ function listen(
   host: string,
   port: number,
   sockets: Set<Socket>,
+  tls?: { cert: string; key: string },
 ): Promise<Server> {
-  const server = createServer((req, res) => {
+  const app = (req: IncomingMessage, res: ServerResponse): void => {
     Promise.resolve(handler(req, res)).catch(() => {
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
-  });
+  };
+  const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, app) : createServer(app);
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
