@@ -164,7 +164,9 @@ export function advance(position: Position, pass: PassResult): Position {
   const number =
     position.number === undefined ? pass.maxNumber : pass.maxNumber === undefined ? position.number : Math.max(position.number, pass.maxNumber);
   const date = maxCursor(position.date, pass.newestEmitted);
-  return { ...(number !== undefined ? { number } : {}), ...(date !== undefined ? { date } : {}) };
+  // API-key mode's ids stay with a pass that saw no row (nothing moved); a Number pass replaces them.
+  const ids = pass.maxNumber === undefined && date === position.date ? position.ids : undefined;
+  return { ...(number !== undefined ? { number } : {}), ...(date !== undefined ? { date } : {}), ...(ids !== undefined ? { ids } : {}) };
 }
 
 /**
