@@ -162,8 +162,12 @@ export function errors(result: RunResult): { message: string; failure_type: stri
   return traces(result, 'ERROR').map((t) => t['error'] as { message: string; failure_type: string });
 }
 
+/** The lifecycle statuses (STARTED, RUNNING, COMPLETE/INCOMPLETE), without the RUNNING signals that carry a reason (rate limited). */
 export function statuses(result: RunResult): string[] {
-  return traces(result, 'STREAM_STATUS').map((t) => (t['stream_status'] as { status: string }).status);
+  return traces(result, 'STREAM_STATUS')
+    .map((t) => t['stream_status'] as { status: string; reasons?: unknown[] })
+    .filter((s) => s.reasons === undefined)
+    .map((s) => s.status);
 }
 
 /** Expected record data for a stand-in row: the Airbyte mapping, written independently of the connector. */

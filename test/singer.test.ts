@@ -86,7 +86,7 @@ describe('discover', () => {
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
     const base = schemaFile();
     const catalog = JSON.parse(r.stdout) as { streams: Record<string, unknown>[] };
-    expect(catalog.streams.map((x) => x['tap_stream_id'])).toEqual([STREAM, 'survey_answers']);
+    expect(catalog.streams.map((x) => x['tap_stream_id'])).toEqual([STREAM, 'survey_answers', 'surveys']);
     const entry = catalog.streams[0]!;
     expect(entry).toMatchObject({ stream: STREAM, key_properties: ['Number', 'survey_id'], replication_key: 'Date Submitted', replication_method: 'INCREMENTAL' });
     const schema = entry['schema'] as { properties: Record<string, unknown>; additionalProperties: boolean };
@@ -111,7 +111,8 @@ describe('discover', () => {
   });
 
   it('rejects an invalid config with CRITICAL on stderr and nothing on stdout', async () => {
-    const bad = writeJson(tempDir(), 'bad.json', { ...sandbox.config(), survey_ids: [] });
+    // (An empty survey_ids is valid since issue 10: every survey of the site.)
+    const bad = writeJson(tempDir(), 'bad.json', { ...sandbox.config(), survey_ids: ['1/../2'] });
     const r = await tap(['--config', bad, '--discover']);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
@@ -252,7 +253,7 @@ describe('errors', () => {
     const d = tempDir();
     for (const [catalog, text] of [
       [{ streams: 'all' }, /"streams"/],
-      [{ streams: [{ tap_stream_id: 'surveys', selected: true }] }, /"surveys".*survey_responses/],
+      [{ streams: [{ tap_stream_id: 'heatmaps', selected: true }] }, /"heatmaps".*survey_responses/],
       [{ streams: [{ tap_stream_id: STREAM, selected: true, replication_method: 'LOG_BASED' }] }, /LOG_BASED/],
     ] as const) {
       const r = await tap(['--config', configPath, '--catalog', writeJson(d, 'catalog.json', catalog)]);

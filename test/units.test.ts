@@ -759,9 +759,13 @@ describe('config', () => {
 
   it('parseConfig fills defaults, takes JSON numbers for ids, and registers the password as a secret', () => {
     const config = parseConfig({ ...minimal, site_id: 123, survey_ids: [456, '789'] });
+    // Top-level email and password (configs from before `credentials`) are normalised into credentials.
+    const { email, password, ...rest } = minimal;
     expect(config).toEqual({
-      ...minimal,
+      ...rest,
+      credentials: { auth_type: 'password', email, password },
       base_url: 'https://insights.hotjar.com/api',
+      api_base_url: 'https://api.hotjar.io',
       max_attempts: 5,
       max_retry_wait_seconds: 60,
       request_timeout_seconds: 300,
@@ -769,6 +773,7 @@ describe('config', () => {
       max_export_bytes: 17179869184,
       max_export_ratio: 10000,
       max_field_bytes: 16777216,
+      heartbeat_seconds: 60,
     });
     expect(mask('login with pw-secret-1 failed')).toBe('login with ********** failed');
   });
@@ -782,7 +787,7 @@ describe('config', () => {
     ['site_id', { site_id: '0123' }],
     ['site_id', { site_id: 12.5 }],
     ['survey_ids', { survey_ids: ['007'] }],
-    ['survey_ids', { survey_ids: [] }],
+    ['survey_ids', { survey_ids: ['1/2'] }],
     ['survey_ids', { survey_ids: ['1', '1'] }],
     ['start_date', { start_date: '10000-01-01' }],
     ['start_date', { start_date: '+275760-09-13T00:00:00Z' }],

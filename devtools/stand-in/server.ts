@@ -7,6 +7,9 @@
  * - GET {api}/ask/v3/sites/{site}/polls/{survey}/responses/export?survey_query=…&format=csv&async_export=false
  *   needs the session cookie AND X-Acc equal to ACC (else 401); unknown site or survey → 404; a query
  *   other than the documented one → 400. Answer: {"download_url": <pre-signed URL on the storage host>}.
+ * - GET {api}/v1/sites/{site}/surveys (the internal survey list; its real shape is unknown) needs the
+ *   session like the export; it answers {"surveys": [{"id": <number>, "name", "type", "status", …}]}, or
+ *   with `surveyListShape` a bare list, or something the connector cannot read ("odd").
  * - The storage host is a different loopback address (127.0.0.2 by default). It serves a ZIP holding one
  *   CSV (every field quoted, LF), built from the survey as it was at export time. It rejects nothing,
  *   but records whether Hotjar credentials reached it.
@@ -23,7 +26,7 @@ import { zipSync, strToU8 } from 'fflate';
 import { toCsv } from './csv.js';
 import type { SurveyData } from './data.js';
 
-export type Endpoint = 'login' | 'export' | 'download';
+export type Endpoint = 'login' | 'export' | 'download' | 'surveys';
 
 export type Fault =
   | { kind: 'status'; status: number; retryAfter?: string; body?: string }
@@ -60,7 +63,10 @@ export interface SandboxOptions {
   downloadPublicHost?: string;
   /** Port of the storage host (default 0: any free port). */
   downloadPort?: number;
+  surveyListShape?: SurveyListShape;
 }
+
+export type SurveyListShape = 'object' | 'list' | 'odd';
 
 export interface RequestLog {
   endpoint: Endpoint | 'unknown';
@@ -85,8 +91,9 @@ export class HotjarSandbox {
   readonly requests: RequestLog[] = [];
   /** Every secret the stand-in handed out (session cookies, access keys, URL signatures), for leak checks. */
   readonly issuedSecrets: string[] = [];
-  readonly faults: Record<Endpoint, Fault[]> = { login: [], export: [], download: [] };
+  readonly faults: Record<Endpoint, Fault[]> = { login: [], export: [], download: [], surveys: [] };
   plainCsv: boolean;
+  surveyListShape: SurveyListShape;
   loginFailureShape: 'status-401' | 'success-false';
   private sessions = new Set<string>();
   private snapshots = new Map<string, Snapshot>();
@@ -116,6 +123,7 @@ export class HotjarSandbox {
     this.publicHost = options.publicHost ?? this.host;
     this.downloadPublicHost = options.downloadPublicHost ?? this.downloadHost;
     this.downloadPort = options.downloadPort ?? 0;
+    this.surveyListShape = options.surveyListShape ?? 'object';
   }
 
   get apiUrl(): string {
@@ -183,14 +191,43 @@ export class HotjarSandbox {
     const path = url.pathname;
     const isLogin = req.method === 'POST' && path === '/api/v2/users';
     const exportMatch = /^\/api\/ask\/v3\/sites\/([^/]+)\/polls\/([^/]+)\/responses\/export$/.exec(path);
-    const endpoint: Endpoint | 'unknown' = isLogin ? 'login' : exportMatch && req.method === 'GET' ? 'export' : 'unknown';
+    const listMatch = /^\/api\/v1\/sites\/([^/]+)\/surveys$/.exec(path);
+    const endpoint: Endpoint | 'unknown' = isLogin
+      ? 'login'
+      : exportMatch && req.method === 'GET'
+        ? 'export'
+        : listMatch && req.method === 'GET'
+          ? 'surveys'
+          : 'unknown';
     this.requests.push({ endpoint, method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     const body = await readBody(req);
     if (endpoint === 'unknown') return json(res, 404, { error: 'not_found' });
     const fault = this.nextFault(endpoint);
     if (fault && applyCommonFault(fault, req, res)) return;
     if (isLogin) return this.login(body, res);
+    if (listMatch) return this.surveyList(req, res, listMatch[1]!);
     return this.export(req, res, exportMatch![1]!, exportMatch![2]!, url, fault);
+  }
+
+  private authenticated(req: IncomingMessage): boolean {
+    const cookies = parseCookies(req.headers.cookie);
+    const session = cookies['_hjSessionToken'];
+    return Boolean(session && this.sessions.has(session) && cookies['ACC'] === this.accountId && req.headers['x-acc'] === this.accountId);
+  }
+
+  private surveyList(req: IncomingMessage, res: ServerResponse, site: string): void {
+    if (!this.authenticated(req)) return json(res, 401, { error: 'not_authenticated' });
+    if (site !== this.siteId) return json(res, 404, { error: 'not_found' });
+    const entries = [...this.surveys.entries()].map(([id, survey]) => ({
+      id: Number(id),
+      name: 'file' in survey ? `Survey ${id}` : (survey.name ?? `Survey ${id}`),
+      type: 'POPOVER',
+      status: 'ACTIVE',
+      created: 1695800000,
+    }));
+    if (this.surveyListShape === 'list') return json(res, 200, entries);
+    if (this.surveyListShape === 'odd') return json(res, 200, { data: { items: entries }, count: entries.length });
+    return json(res, 200, { surveys: entries, total: entries.length });
   }
 
   private login(body: string, res: ServerResponse): void {

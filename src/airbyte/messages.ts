@@ -97,7 +97,7 @@ export interface AirbyteStream {
   json_schema: JsonObject;
   supported_sync_modes: ('full_refresh' | 'incremental')[];
   source_defined_cursor: boolean;
-  default_cursor_field: string[];
+  default_cursor_field?: string[];
   source_defined_primary_key: string[][];
   is_resumable: boolean;
 }

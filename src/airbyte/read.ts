@@ -2,9 +2,10 @@
 import { loadConfig } from '../core/config.js';
 import { readJsonFile } from '../core/json.js';
 import { connect } from '../hotjar/connect.js';
-import { STREAM_NAMES, streamByName } from '../streams/catalog.js';
+import { STATE_STREAM_NAMES, STREAM_NAMES, streamByName, surveyIdsToRead } from '../streams/catalog.js';
 import { readStreams, type ReadSink, type StreamPlan } from '../streams/driver.js';
 import { EMPTY_STATE } from '../streams/state.js';
+import { supportsIncremental } from '../streams/stream.js';
 import { parseConfiguredCatalog } from './catalog.js';
 import type { AirbyteContext } from './context.js';
 import { errorTrace, logMessage, rateLimited, recordEncoder, stateMessage, streamStatus } from './messages.js';
@@ -20,11 +21,14 @@ export async function read({ writer, signal }: AirbyteContext, args: ReadArgs): 
   const config = loadConfig(args.config);
   const configured = parseConfiguredCatalog(readJsonFile(args.catalog, 'catalog'), STREAM_NAMES, args.catalog);
   const rawState = args.state === undefined ? undefined : readJsonFile(args.state, 'state', { allowEmpty: true });
-  const states = parseStateFile(rawState, STREAM_NAMES);
+  const states = parseStateFile(rawState, STATE_STREAM_NAMES);
+  const mode = config.credentials.auth_type;
   const plans: StreamPlan[] = [];
   for (const c of configured) {
-    const definition = streamByName(c.name);
-    if (definition) plans.push({ definition, incremental: c.incremental, state: states.get(c.name) ?? EMPTY_STATE, declared: definition.declaresColumns ? c.declared : undefined });
+    const definition = streamByName(c.name, mode);
+    if (!definition) continue;
+    const incremental = c.incremental && supportsIncremental(definition);
+    plans.push({ definition, incremental, state: states.get(c.name) ?? EMPTY_STATE, declared: definition.declaresColumns ? c.declared : undefined });
   }
   if (plans.length === 0) {
     await writer.write(logMessage('WARN', `The catalog selects no stream of this source (${STREAM_NAMES.join(', ')}); nothing to read.`));
@@ -61,10 +65,14 @@ export async function read({ writer, signal }: AirbyteContext, args: ReadArgs): 
   }, Math.max(100, heartbeatMs / 2));
   heartbeat.unref();
   try {
-    const result = await readStreams(source, { siteId: config.site_id, surveyIds: config.survey_ids, startDate: config.start_date, streams: plans }, sink, signal);
+    const surveyIds = await surveyIdsToRead(source, config.survey_ids);
+    const result = await readStreams(source, { siteId: config.site_id, surveyIds, startDate: config.start_date, streams: plans }, sink, signal);
     if (result.failures.length === 0) return 0;
-    const ids = result.failures.map((f) => f.surveyId).join(', ');
-    sink.log('ERROR', `${result.failures.length} of ${config.survey_ids.length} surveys failed (${ids}); their positions did not move. The others were read and their state saved.`);
+    const failed = result.failures.filter((f) => f.stream === undefined).map((f) => f.surveyId);
+    if (failed.length) {
+      sink.log('ERROR', `${failed.length} of ${surveyIds.length} surveys failed (${failed.join(', ')}); their positions did not move. The others were read and their state saved.`);
+    }
+    for (const f of result.failures) if (f.stream !== undefined) sink.log('ERROR', `The ${f.stream} stream failed: ${f.error.message}`);
     return 1;
   } finally {
     clearInterval(heartbeat);

@@ -37,6 +37,7 @@ const RETRYABLE_CODES: ReadonlySet<string> = new Set([
   'ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC',
   'ERR_TLS_HANDSHAKE_TIMEOUT',
   'REQUEST_DEADLINE',
+  'ERR_INCOMPLETE_JSON', // a 2xx JSON answer cut short (api/client.ts): a cut transfer
 ]);
 
 /** The table. */

@@ -38,6 +38,31 @@ export class ExportClient {
     return `${this.options.baseUrl}/ask/v3/sites/${this.options.siteId}/polls/${surveyId}/responses/export?${q.toString()}`;
   }
 
+  surveyListUrl(): string {
+    return `${this.options.baseUrl}/v1/sites/${this.options.siteId}/surveys`;
+  }
+
+  /**
+   * The internal API's list of the site's surveys, as JSON (its shape is unknown: survey-list.ts reads
+   * it tolerantly). Refusals and unknown sites are ConfigErrors that also offer survey_ids as the way out.
+   */
+  async surveyList(): Promise<unknown> {
+    const site = this.options.siteId;
+    const what = `survey list of site ${site}`;
+    return this.authorizedJson(this.surveyListUrl(), what).catch((err: unknown) => {
+      if (!(err instanceof HttpStatusError)) throw err;
+      const why =
+        err.status === 404
+          ? `Hotjar knows no site ${site} for this user, or no longer answers at this address (HTTP 404)`
+          : err.status === 401 || err.status === 403
+            ? `Hotjar refused the ${what} even after a fresh login (${describeFailure(err)})`
+            : `Hotjar rejected the ${what} (${describeFailure(err)})`;
+      throw new ConfigError(`${why}. Check site_id; or list the surveys to read in survey_ids (the numbers in each survey's URL on insights.hotjar.com).`, {
+        cause: err,
+      });
+    });
+  }
+
   /** Asks Hotjar to build a survey's CSV export; returns the pre-signed download URL. */
   async downloadUrl(surveyId: string): Promise<URL> {
     const site = this.options.siteId;

@@ -25,7 +25,8 @@ export interface ExportSourceOptions {
   signal?: AbortSignal | undefined;
 }
 
-export class ExportSource implements SurveySource {
+/** The export part of password mode's SurveySource (connect.ts adds the survey list). */
+export class ExportSource implements Omit<SurveySource, 'listSurveys'> {
   private readonly dir: string;
 
   constructor(
