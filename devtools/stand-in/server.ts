@@ -36,12 +36,22 @@ export type Fault =
   | { kind: 'no-download-url' } // export: {} without download_url
   | { kind: 'not-json' } // export: HTML instead of JSON
   | { kind: 'redirect'; location: string } // any: 302 to location
-  | { kind: 'reset-after'; bytes: number } // download: send part of the body, then reset
+  | { kind: 'reset-after'; bytes: number } // any: send part of the body (with its full length), then reset
   | { kind: 'truncate-after'; bytes: number } // download: send part of the body without length, then end cleanly
   | { kind: 'hang-after'; bytes: number } // download: send part of the body, then stall
   | { kind: 'corrupt' } // download: flip bytes in the middle of the archive
   | { kind: 'body'; body: Buffer } // download: serve these bytes instead
-  | { kind: 'echo-query' }; // download: 403 whose body quotes the URL's query values, as S3 errors do
+  | { kind: 'echo-query' } // download: 403 whose body quotes the URL's query values, as S3 errors do
+  | { kind: 'drip'; intervalMs: number } // any: the headers at once, then the body one byte every intervalMs
+  | { kind: 'chunked-cut'; bytes: number } // download: chunked body, part of it, then the connection closes without the last chunk
+  | { kind: 'close-delimited'; bytes?: number } // download: no length, no chunking; the body (or its first bytes) ends when the connection closes
+  /**
+   * any: answers `status` with a JSON body whose message quotes the password (login: the one received;
+   * else the stand-in's) raw, with its whitespace collapsed and URL-encoded in lower case, after `pad`
+   * characters of text (so that a cut at a message's length limit can fall inside it). With `html`, the
+   * same text as an HTML page instead of JSON.
+   */
+  | { kind: 'echo-password'; status: number; pad?: number; html?: boolean };
 
 export interface SandboxOptions {
   email?: string;
@@ -56,7 +66,7 @@ export interface SandboxOptions {
   plainCsv?: boolean;
   loginFailureShape?: 'status-401' | 'success-false';
   /** Serve the API and the storage host over HTTPS with this certificate (PEM) and key. */
-  tls?: { cert: string; key: string };
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** Host name in apiUrl (default: host), e.g. a network alias when host is 0.0.0.0. */
   publicHost?: string;
   /** Host name in download URLs (default: downloadHost). */
@@ -103,7 +113,7 @@ export class HotjarSandbox {
   private readonly host: string;
   private readonly downloadHost: string;
   private readonly port: number;
-  private readonly tls: { cert: string; key: string } | undefined;
+  private readonly tls: SandboxOptions['tls'];
   private readonly publicHost: string;
   private readonly downloadPublicHost: string;
   private readonly downloadPort: number;
@@ -204,6 +214,8 @@ export class HotjarSandbox {
     if (endpoint === 'unknown') return json(res, 404, { error: 'not_found' });
     const fault = this.nextFault(endpoint);
     if (fault && applyCommonFault(fault, req, res)) return;
+    if (fault?.kind === 'echo-password') return echoPassword(res, fault, isLogin ? receivedPassword(body) ?? this.password : this.password);
+    if (fault) shapeBody(fault, req, res);
     if (isLogin) return this.login(body, res);
     if (listMatch) return this.surveyList(req, res, listMatch[1]!);
     return this.export(req, res, exportMatch![1]!, exportMatch![2]!, url, fault);
@@ -314,6 +326,7 @@ export class HotjarSandbox {
       res.writeHead(403, { 'content-type': 'application/xml' });
       return void res.end(`<Error><Code>SignatureDoesNotMatch</Code><SignatureProvided>${values.at(-1) ?? ''}</SignatureProvided></Error>`);
     }
+    if (fault?.kind === 'echo-password') return echoPassword(res, fault, this.password);
     const token = /^\/exports\/([0-9a-f]+)\//.exec(new URL(req.url ?? '/', 'http://x').pathname)?.[1];
     const snapshot = token ? this.snapshots.get(token) : undefined;
     if (!snapshot) {
@@ -344,9 +357,72 @@ export class HotjarSandbox {
       res.writeHead(200, { 'content-type': type, connection: 'close' });
       return void res.end(body.subarray(0, fault.bytes));
     }
+    if (fault?.kind === 'chunked-cut') {
+      res.writeHead(200, { 'content-type': type, connection: 'close', 'transfer-encoding': 'chunked' });
+      res.write(body.subarray(0, fault.bytes));
+      setTimeout(() => req.socket.end(), 20);
+      return;
+    }
+    if (fault?.kind === 'close-delimited') {
+      // Written by hand: Node's server would add a length or chunked encoding.
+      req.socket.write(`HTTP/1.1 200 OK\r\ncontent-type: ${type}\r\nconnection: close\r\n\r\n`);
+      req.socket.end(body.subarray(0, fault.bytes ?? body.length));
+      return;
+    }
+    if (fault?.kind === 'drip') shapeBody(fault, req, res);
     res.writeHead(200, { 'content-type': type, 'content-length': body.length });
     res.end(body);
   }
+}
+
+/** The password in a login request body, if it has one. */
+function receivedPassword(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { password?: unknown };
+    return typeof parsed.password === 'string' ? parsed.password : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An error answer quoting a password in the forms servers print it in (see the echo-password fault). */
+function echoPassword(res: ServerResponse, fault: { status: number; pad?: number; html?: boolean }, password: string): void {
+  const lowerHex = encodeURIComponent(password).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
+  const message =
+    `${'x'.repeat(fault.pad ?? 0)}Invalid password ${password} for this account` +
+    ` (as a form: password=${lowerHex}; collapsed: ${password.replace(/\s+/g, ' ')})`;
+  if (!fault.html) return json(res, fault.status, { success: false, message });
+  res.writeHead(fault.status, { 'content-type': 'text/html' });
+  res.end(`<html><body>${message}</body></html>`);
+}
+
+/**
+ * Faults on how an answer's body travels (any endpoint): the handler writes its answer as usual, and
+ * `res.end` sends the body one byte at a time (drip) or only its first bytes before a reset.
+ */
+function shapeBody(fault: Fault, req: IncomingMessage, res: ServerResponse): void {
+  if (fault.kind !== 'drip' && fault.kind !== 'reset-after') return;
+  const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
+  res.end = ((chunk?: unknown) => {
+    const body = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.alloc(0);
+    if (fault.kind === 'reset-after') {
+      res.write(body.subarray(0, fault.bytes));
+      setTimeout(() => req.socket.destroy(), 20);
+      return res;
+    }
+    let at = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed || at >= body.length) {
+        clearInterval(timer);
+        if (!res.destroyed) end();
+        return;
+      }
+      res.write(body.subarray(at, at + 1));
+      at++;
+    }, fault.intervalMs);
+    res.once('close', () => clearInterval(timer));
+    return res;
+  }) as ServerResponse['end'];
 }
 
 /** Faults that do not depend on the endpoint. True when the request was handled. */
@@ -378,7 +454,7 @@ function listen(
   host: string,
   port: number,
   sockets: Set<Socket>,
-  tls?: { cert: string; key: string },
+  tls?: SandboxOptions['tls'],
 ): Promise<Server> {
   const app = (req: IncomingMessage, res: ServerResponse): void => {
     Promise.resolve(handler(req, res)).catch(() => {

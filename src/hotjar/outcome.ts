@@ -69,6 +69,9 @@ export function codesOf(err: unknown): string[] {
   for (let depth = 0; e !== null && typeof e === 'object' && depth < 6; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') codes.push(code);
+    // undici's HTTPParserError comes without its HPE_* code (undici 7 looks the code's name up in a table
+    // keyed by name, not number): it is still a response cut or mangled in transit.
+    else if ((e as { name?: unknown }).name === 'HTTPParserError') codes.push('HPE_PARSER_ERROR');
     e = (e as { cause?: unknown }).cause;
   }
   return codes;

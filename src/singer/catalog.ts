@@ -3,7 +3,7 @@
  * (--catalog, or the legacy --properties): which streams are selected, and how.
  */
 import { ConfigError } from '../core/errors.js';
-import { isObject, type JsonObject } from '../core/json.js';
+import { isObject, preview, type JsonObject } from '../core/json.js';
 import { supportsIncremental, type StreamDefinition } from '../streams/stream.js';
 
 /** A stream's JSON schema for Singer targets (Draft 4 validators): without `$schema`. */
@@ -114,6 +114,5 @@ function isSelected(entry: JsonObject, path: string): boolean {
 function replicationMethod(entry: JsonObject, id: string, path: string): 'INCREMENTAL' | 'FULL_TABLE' {
   const method = streamMetadata(entry, path)['replication-method'] ?? entry['replication_method'] ?? 'INCREMENTAL';
   if (method === 'INCREMENTAL' || method === 'FULL_TABLE') return method;
-  const shown = (JSON.stringify(method) ?? 'undefined').slice(0, 40);
-  throw new ConfigError(`The catalog file ${path}: the replication method of ${id} is ${shown}; this tap supports "INCREMENTAL" and "FULL_TABLE".`);
+  throw new ConfigError(`The catalog file ${path}: the replication method of ${id} is ${preview(method, 40)}; this tap supports "INCREMENTAL" and "FULL_TABLE".`);
 }

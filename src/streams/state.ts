@@ -23,7 +23,7 @@
  */
 import { maxCursor, toCursor } from '../core/dates.js';
 import { ConfigError } from '../core/errors.js';
-import { isObject } from '../core/json.js';
+import { isObject, preview } from '../core/json.js';
 
 export const CURSOR_FIELD = 'Date Submitted';
 export const NUMBER_FIELD = 'Number';
@@ -85,10 +85,7 @@ export function parseStreamState(blob: unknown, where = 'state'): StreamState {
   return result;
 }
 
-function short(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
-}
+const short = (value: unknown): string => preview(value, 60);
 
 function dateOrThrow(value: unknown, what: string, where: string): string {
   const cursor = toCursor(value);

@@ -190,8 +190,10 @@ export class ExportClient {
   /** Downloads an export to `path` (the spool). */
   async spool(url: URL, surveyId: string, path: string): Promise<SpooledDownload> {
     return this.download(url, surveyId, async (res) => {
-      const length = res.headers['content-length'];
-      const chunked = String(res.headers['transfer-encoding'] ?? '').toLowerCase().includes('chunked');
+      // Only a Content-Length, declared before the body and checked by undici against it, proves that a
+      // body is whole: a chunked body that ends cleanly may still have been ended early by its server
+      // (a generator failing part way), which for a plain CSV cut at a row boundary cannot be detected.
+      const lengthProven = res.headers['content-length'] !== undefined;
       let bytes = 0;
       const counted = async function* (body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
         for await (const chunk of body) {
@@ -200,7 +202,7 @@ export class ExportClient {
         }
       };
       await pipeline(res.body as AsyncIterable<Buffer>, counted, createWriteStream(path));
-      return { path, bytes, lengthProven: length !== undefined || chunked };
+      return { path, bytes, lengthProven };
     });
   }
 }
