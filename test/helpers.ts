@@ -72,7 +72,7 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<RunRes
   });
 }
 
-let validator: ((m: unknown) => boolean) & { errors?: unknown } | undefined;
+let validator: (((m: unknown) => boolean) & { errors?: unknown }) | undefined;
 
 /** Validates one message against the official protocol schema and checks the payload matching `type`. */
 export function assertValidMessage(message: Message): void {
@@ -123,15 +123,14 @@ export function writeJson(dir: string, name: string, value: unknown): string {
   return path;
 }
 
-export function catalog(syncMode: 'incremental' | 'full_refresh' = 'incremental', name = 'survey_responses'): unknown {
+/** A configured catalog selecting the named stream(s). */
+export function catalog(syncMode: 'incremental' | 'full_refresh' = 'incremental', names: string | string[] = 'survey_responses'): unknown {
   return {
-    streams: [
-      {
-        stream: { name, json_schema: {}, supported_sync_modes: ['full_refresh', 'incremental'] },
-        sync_mode: syncMode,
-        destination_sync_mode: 'append',
-      },
-    ],
+    streams: (Array.isArray(names) ? names : [names]).map((name) => ({
+      stream: { name, json_schema: {}, supported_sync_modes: ['full_refresh', 'incremental'] },
+      sync_mode: syncMode,
+      destination_sync_mode: 'append',
+    })),
   };
 }
 
@@ -139,6 +138,14 @@ export const byType = (result: RunResult, type: string): Message[] => result.mes
 
 export function records(result: RunResult): Record<string, unknown>[] {
   return byType(result, 'RECORD').map((m) => (m['record'] as { data: Record<string, unknown> }).data);
+}
+
+/** The records of one stream. */
+export function recordsOf(result: RunResult, stream: string): Record<string, unknown>[] {
+  return byType(result, 'RECORD')
+    .map((m) => m['record'] as { stream: string; data: Record<string, unknown> })
+    .filter((r) => r.stream === stream)
+    .map((r) => r.data);
 }
 
 export function states(result: RunResult): Record<string, unknown>[] {
@@ -176,4 +183,35 @@ export function expectedRecord(header: string[], row: string[], siteId: string, 
   data['site_id'] = siteId;
   data['survey_id'] = surveyId;
   return data;
+}
+
+const FIXED_COLUMNS = ['Number', 'User', 'Date Submitted', 'Country', 'Source URL', 'Device', 'Browser', 'OS', 'Hotjar User ID'];
+
+/**
+ * Expected survey_answers records for a stand-in row, written independently of the connector: one per
+ * non-empty answer column (every column but the fixed ones and the `Tags for:` ones), with its position
+ * among the answer columns and its `Tags for:` cell (null when empty). Assumes unique header texts.
+ */
+export function expectedAnswers(header: string[], row: string[], siteId: string, surveyId: string): Record<string, unknown>[] {
+  const answerColumns = header
+    .map((question, index) => ({ question, index }))
+    .filter((c) => !FIXED_COLUMNS.includes(c.question) && !c.question.startsWith('Tags for: '));
+  return answerColumns.flatMap(({ question, index }, position) => {
+    const answer = row[index]!;
+    if (answer === '') return [];
+    const tagsAt = header.indexOf(`Tags for: ${question}`);
+    const tags = tagsAt >= 0 && row[tagsAt] !== '' ? row[tagsAt] : null;
+    return [
+      {
+        site_id: siteId,
+        survey_id: surveyId,
+        Number: Number(row[0]),
+        'Date Submitted': row[2]!.replace(' ', 'T'),
+        question,
+        position,
+        answer,
+        tags,
+      },
+    ];
+  });
 }
