@@ -1,15 +1,15 @@
 /**
  * The connector end to end: the built CLI against the Hotjar stand-in over loopback HTTP, for what only a
  * real process shows (exit codes, stdout line by line, usage errors). Every message printed is validated
- * against the official Airbyte protocol schema. Each test has its own stand-in. The commands' rules
+ * against the official Airbyte protocol schema. Each test has its own stand-in, so the tests run concurrently. The commands' rules
  * (each check FAILED case, incremental reads, bad files) run in-process in connector.inprocess.test.ts.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Ajv } from 'ajv';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HotjarSandbox } from '../devtools/stand-in/server.js';
+import { describe, expect, it, type TestContext } from 'vitest';
 import { SAMPLE_SITE_ID, sampleSurveys } from '../devtools/stand-in/data.js';
 import {
   ROOT,
@@ -21,238 +21,228 @@ import {
   expectedRecord,
   recordsOf,
   runCli,
+  standIn,
   states,
   statuses,
-  tempDir,
   writeJson,
   type RunResult,
+  type StandIn,
 } from './helpers.js';
 
 const SITE = '1234567';
-let sandbox: HotjarSandbox;
-let dir: string;
-let configPath: string;
 
-beforeEach(async () => {
-  // The stand-in's sample surveys: 12 responses to checkout survey 111, 9 to NPS survey 222.
-  sandbox = await new HotjarSandbox({ siteId: SITE, surveys: sampleSurveys() }).start();
-  dir = tempDir();
-  configPath = writeJson(dir, 'config.json', sandbox.config({ max_attempts: 2, max_retry_wait_seconds: 0.05 }));
-});
+/** This test's own stand-in with the sample surveys: 12 responses to checkout survey 111, 9 to NPS survey 222. */
+const sample = (test: TestContext): Promise<StandIn> =>
+  standIn(test, { siteId: SITE, surveys: sampleSurveys() }, { max_attempts: 2, max_retry_wait_seconds: 0.05 });
 
-afterEach(async () => {
-  await sandbox.stop();
-});
-
-function survey(id: string): { header: string[]; rows: string[][] } {
-  return sandbox.surveys.get(id) as { header: string[]; rows: string[][] };
-}
-
-function noSecrets(result: RunResult): void {
-  expect(result.stdout).not.toContain(sandbox.password);
-  expect(result.stderr).not.toContain(sandbox.password);
-}
-
-describe('spec', () => {
-  it('prints one SPEC message whose connectionSpecification is spec.json; the package bin runs as an executable, shebang flags and all', async () => {
-    const r = await runCli(['spec']);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toBe('');
-    expect(r.messages).toHaveLength(1);
-    assertAllValid(r);
-    const spec = (r.messages[0]!['spec'] as Record<string, unknown>)['connectionSpecification'];
-    expect(spec).toEqual(JSON.parse(readFileSync(join(ROOT, 'spec.json'), 'utf8')));
-    const out = execFileSync(join(ROOT, 'dist/airbyte/main.js'), ['spec'], { encoding: 'utf8' });
-    expect(out).toBe(r.stdout);
-  });
-
-  it("obeys Airbyte's acceptance rules for specs", () => {
-    const spec = JSON.parse(readFileSync(join(ROOT, 'spec.json'), 'utf8')) as Record<string, unknown>;
-    const text = JSON.stringify(spec);
-    for (const banned of ['"$ref"', '"anyOf"', '"allOf"', '"not"', '"if"', '"oneOf"']) expect(text).not.toContain(banned);
-    expect(spec['additionalProperties']).not.toBe(false);
-    const props = spec['properties'] as Record<string, Record<string, unknown>>;
-    expect(Object.keys(props)).toEqual(expect.arrayContaining(['email', 'password', 'site_id', 'survey_ids', 'start_date', 'base_url']));
-    for (const [name, prop] of Object.entries(props)) {
-      const type = prop['type'];
-      const single = typeof type === 'string' || (Array.isArray(type) && type.length === 2 && type.includes('null'));
-      expect(single, `${name} has a single type`).toBe(true);
-      expect(prop['title'], `${name} has a title`).toBeTypeOf('string');
-      expect(prop['description'], `${name} has a description`).toBeTypeOf('string');
-      expect(prop['additionalProperties'], name).not.toBe(false);
-    }
-    expect(props['password']!['airbyte_secret']).toBe(true);
-    expect(spec['required']).toEqual(['email', 'password', 'site_id', 'survey_ids']);
-  });
-});
-
-describe('check', () => {
-  const status = (r: RunResult): { status: string; message?: string } => {
-    expect(r.code).toBe(0);
-    expect(r.messages.filter((m) => m.type === 'CONNECTION_STATUS')).toHaveLength(1);
-    assertAllValid(r);
-    noSecrets(r);
-    return byType(r, 'CONNECTION_STATUS')[0]!['connectionStatus'] as { status: string; message?: string };
-  };
-
-  it('answers SUCCEEDED with good credentials and surveys, FAILED (exit 0) for a wrong password', async () => {
-    const wrong = writeJson(dir, 'wrong.json', sandbox.config({ password: 'not-the-password-XYZ' }));
-    const [good, bad] = await Promise.all([runCli(['check', '--config', configPath]), runCli(['check', '--config', wrong])]);
-    expect(status(good).status).toBe('SUCCEEDED');
-    // Both surveys were asked for; the wrong password never got past the login.
-    expect(sandbox.count('export')).toBe(2);
-    const s = status(bad);
-    expect(s.status).toBe('FAILED');
-    expect(s.message).toMatch(/two-factor/);
-    expect(s.message).toMatch(/SSO/);
-    expect(bad.stdout).not.toContain('not-the-password-XYZ');
-  });
-
-  it('reports an outage (Hotjar unreachable) as a transient TRACE error with exit 1, not FAILED', async () => {
-    const bad = writeJson(
-      dir,
-      'unreachable.json',
-      sandbox.config({ base_url: 'http://127.0.0.1:9/api', max_attempts: 2, max_retry_wait_seconds: 0.01 }),
-    );
-    const r = await runCli(['check', '--config', bad]);
-    expect(r.code).toBe(1);
-    assertAllValid(r);
-    expect(r.messages.some((m) => m.type === 'CONNECTION_STATUS')).toBe(false);
-    const traces = r.messages.filter((m) => m.type === 'TRACE');
-    expect(traces).toHaveLength(1);
-    const error = (traces[0]!['trace'] as { error: { message: string; failure_type: string } }).error;
-    expect(error.failure_type).toBe('transient_error');
-    expect(error.message).toMatch(/login failed after 2 attempts/);
-    expect(error.message).toContain('ECONNREFUSED');
-  });
-});
-
-describe('discover', () => {
-  it("publishes both streams; survey_responses declares every column of every survey's export", async () => {
-    const r = await runCli(['discover', '--config', configPath]);
-    expect(r.code).toBe(0);
-    assertAllValid(r);
-    noSecrets(r);
-    expect(r.messages).toHaveLength(1);
-    const streams = (r.messages[0]!['catalog'] as { streams: Record<string, unknown>[] }).streams;
-    expect(streams.map((s) => s['name'])).toEqual(['survey_responses', 'survey_answers']);
-    expect(streams[0]).toMatchObject({
-      supported_sync_modes: ['full_refresh', 'incremental'],
-      source_defined_cursor: true,
-      default_cursor_field: ['Date Submitted'],
-      source_defined_primary_key: [['Number'], ['survey_id']],
+// Each test spawns its own CLI runs against its own stand-in: they run concurrently.
+describe.concurrent('source-hotjar end to end', () => {
+  describe('spec', () => {
+    it('prints one SPEC message whose connectionSpecification is spec.json; the package bin runs as an executable, shebang flags and all', async () => {
+      const r = await runCli(['spec']);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.messages).toHaveLength(1);
+      assertAllValid(r);
+      const spec = (r.messages[0]!['spec'] as Record<string, unknown>)['connectionSpecification'];
+      expect(spec).toEqual(JSON.parse(readFileSync(join(ROOT, 'spec.json'), 'utf8')));
+      const { stdout } = await promisify(execFile)(join(ROOT, 'dist/airbyte/main.js'), ['spec'], { encoding: 'utf8' });
+      expect(stdout).toBe(r.stdout);
     });
-    expect(streams[1]).toMatchObject({ source_defined_primary_key: [['Number'], ['survey_id'], ['question']] });
-    const schema = streams[0]!['json_schema'] as Record<string, Record<string, Record<string, unknown>>>;
-    expect(schema['additionalProperties']).toBe(false);
-    expect(schema['properties']!['Date Submitted']).toMatchObject({ format: 'date-time', airbyte_type: 'timestamp_without_timezone' });
-    expect(schema['properties']!['Number']!['type']).toBe('integer');
-    // The union in a stable order: fixed columns, then survey 111's header, then survey 222's new ones.
-    const keys = Object.keys(schema['properties']!);
-    const h111 = survey('111').header;
-    const h222 = survey('222').header;
-    for (const h of [...h111, ...h222]) expect(keys).toContain(h);
-    expect(keys.indexOf(h111.at(-1)!)).toBeLessThan(keys.indexOf(h222.at(-1)!));
-    for (const h of [...h111, ...h222])
-      if (!['Number', 'Date Submitted'].includes(h))
-        expect(schema['properties']![h]!['type']).toEqual(expect.arrayContaining(['null', 'string']));
-    // Each header was read from its export (one download per survey).
-    expect(sandbox.count('download')).toBe(2);
-  });
-});
 
-describe('read', () => {
-  it('reads both streams in full, row for row as in the source, every line valid; credentials never reach the download host', async () => {
-    const cat = writeJson(dir, 'full.json', catalog('full_refresh', ['survey_responses', 'survey_answers']));
-    const r = await runCli(['read', '--config', configPath, '--catalog', cat]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.endsWith('\n')).toBe(true);
-    assertAllValid(r);
-    noSecrets(r);
-    const got = recordsOf(r, 'survey_responses');
-    const rowsOf = (id: string): string[][] => survey(id).rows;
-    expect(got).toEqual(['111', '222'].flatMap((id) => rowsOf(id).map((row) => expectedRecord(survey(id).header, row, SITE, id))));
-    const answers = recordsOf(r, 'survey_answers');
-    expect(answers).toEqual(['111', '222'].flatMap((id) => rowsOf(id).flatMap((row) => expectedAnswers(survey(id).header, row, SITE, id))));
-    expect(byType(r, 'RECORD')).toHaveLength(got.length + answers.length);
-    // The sample data holds every awkward case; make sure the comparison really covered them.
-    const values = got.flatMap((d) => Object.values(d)).filter((v): v is string => typeof v === 'string');
-    expect(values.some((v) => v.includes('\n'))).toBe(true);
-    expect(values.some((v) => v.includes('"'))).toBe(true);
-    expect(values.some((v) => v.includes(',') && !v.startsWith('http'))).toBe(true);
-    expect(values.some((v) => v.includes('日本語'))).toBe(true);
-    expect(got.some((d) => Object.values(d).includes(null))).toBe(true);
-    expect(Object.keys(got[0]!)).toContain('What could we do better?\n(optional)');
-    expect(answers.some((a) => a['tags'] !== null)).toBe(true);
-    // Every record validates against its stream's schema (date-time without zone, as Airbyte means it).
-    const ajv = new Ajv({ strict: false, formats: { 'date-time': /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/ } });
-    for (const [stream, data] of [
-      ['survey_responses', got],
-      ['survey_answers', answers],
-    ] as const) {
-      const validate = ajv.compile(JSON.parse(readFileSync(join(ROOT, `catalog/${stream}.json`), 'utf8')) as Record<string, unknown>);
-      for (const d of data) expect(validate(d), `${stream}: ${JSON.stringify(validate.errors)}`).toBe(true);
-    }
-    // One STATE per stream after each survey, with counts; each stream's statuses in order.
-    const countsOf = (stream: string): number[] =>
-      states(r)
-        .filter((s) => (s['stream'] as { stream_descriptor: { name: string } }).stream_descriptor.name === stream)
-        .map((s) => (s['sourceStats'] as { recordCount: number }).recordCount);
-    expect(countsOf('survey_responses')).toEqual([12, 9]);
-    const answersOf = (id: string): number => answers.filter((a) => a['survey_id'] === id).length;
-    expect(countsOf('survey_answers')).toEqual([answersOf('111'), answersOf('222')]);
-    expect(statuses(r)).toEqual(['STARTED', 'STARTED', 'RUNNING', 'RUNNING', 'COMPLETE', 'COMPLETE']);
-    // One download per survey (both streams from one pass), from another address, with no Hotjar credential.
-    const downloads = sandbox.requests.filter((q) => q.endpoint === 'download');
-    expect(downloads).toHaveLength(2);
-    expect(downloads.every((d) => d.hadCredentials === false)).toBe(true);
-    expect(new URL(sandbox.downloadOrigin).hostname).not.toBe(new URL(sandbox.apiUrl).hostname);
+    it("obeys Airbyte's acceptance rules for specs", () => {
+      const spec = JSON.parse(readFileSync(join(ROOT, 'spec.json'), 'utf8')) as Record<string, unknown>;
+      const text = JSON.stringify(spec);
+      for (const banned of ['"$ref"', '"anyOf"', '"allOf"', '"not"', '"if"', '"oneOf"']) expect(text).not.toContain(banned);
+      expect(spec['additionalProperties']).not.toBe(false);
+      const props = spec['properties'] as Record<string, Record<string, unknown>>;
+      expect(Object.keys(props)).toEqual(expect.arrayContaining(['email', 'password', 'site_id', 'survey_ids', 'start_date', 'base_url']));
+      for (const [name, prop] of Object.entries(props)) {
+        const type = prop['type'];
+        const single = typeof type === 'string' || (Array.isArray(type) && type.length === 2 && type.includes('null'));
+        expect(single, `${name} has a single type`).toBe(true);
+        expect(prop['title'], `${name} has a title`).toBeTypeOf('string');
+        expect(prop['description'], `${name} has a description`).toBeTypeOf('string');
+        expect(prop['additionalProperties'], name).not.toBe(false);
+      }
+      expect(props['password']!['airbyte_secret']).toBe(true);
+      expect(spec['required']).toEqual(['email', 'password', 'site_id', 'survey_ids']);
+    });
   });
-});
 
-describe('bad input', () => {
-  it('reports an invalid config and a missing catalog file as a config_error TRACE with exit 1', async () => {
-    const bad = writeJson(dir, 'bad.json', { ...sandbox.config(), survey_ids: [] });
-    const runs = await Promise.all([
-      runCli(['discover', '--config', bad]),
-      runCli(['read', '--config', configPath, '--catalog', join(dir, 'nope.json')]),
-    ]);
-    for (const [r, text] of [
-      [runs[0], /survey_ids/],
-      [runs[1], /does not exist/],
-    ] as const) {
+  describe('check', () => {
+    const status = (r: RunResult, noLeaks: StandIn['noLeaks']): { status: string; message?: string } => {
+      expect(r.code).toBe(0);
+      expect(r.messages.filter((m) => m.type === 'CONNECTION_STATUS')).toHaveLength(1);
+      assertAllValid(r);
+      noLeaks(r);
+      return byType(r, 'CONNECTION_STATUS')[0]!['connectionStatus'] as { status: string; message?: string };
+    };
+
+    it('answers SUCCEEDED with good credentials and surveys, FAILED (exit 0) for a wrong password', async (test) => {
+      const { sandbox, config, configPath, noLeaks } = await sample(test);
+      const wrong = config({ password: 'not-the-password-XYZ' });
+      const [good, bad] = await Promise.all([runCli(['check', '--config', configPath]), runCli(['check', '--config', wrong])]);
+      expect(status(good, noLeaks).status).toBe('SUCCEEDED');
+      // Both surveys were asked for; the wrong password never got past the login.
+      expect(sandbox.count('export')).toBe(2);
+      const s = status(bad, noLeaks);
+      expect(s.status).toBe('FAILED');
+      expect(s.message).toMatch(/two-factor/);
+      expect(s.message).toMatch(/SSO/);
+      expect(bad.stdout).not.toContain('not-the-password-XYZ');
+    });
+
+    it('reports an outage (Hotjar unreachable) as a transient TRACE error with exit 1, not FAILED', async (test) => {
+      const { config, noLeaks } = await sample(test);
+      const bad = config({ base_url: 'http://127.0.0.1:9/api', max_attempts: 2, max_retry_wait_seconds: 0.01 });
+      const r = await runCli(['check', '--config', bad]);
       expect(r.code).toBe(1);
       assertAllValid(r);
-      const errs = errors(r);
-      expect(errs).toHaveLength(1);
-      expect(errs[0]!.failure_type).toBe('config_error');
-      expect(errs[0]!.message).toMatch(text);
-      noSecrets(r);
-    }
-    expect(sandbox.requests).toHaveLength(0);
+      expect(r.messages.some((m) => m.type === 'CONNECTION_STATUS')).toBe(false);
+      const traces = r.messages.filter((m) => m.type === 'TRACE');
+      expect(traces).toHaveLength(1);
+      const error = (traces[0]!['trace'] as { error: { message: string; failure_type: string } }).error;
+      expect(error.failure_type).toBe('transient_error');
+      expect(error.message).toMatch(/login failed after 2 attempts/);
+      expect(error.message).toContain('ECONNREFUSED');
+      noLeaks(r);
+    });
   });
 
-  it('prints help on stderr for usage errors (exit 2), nothing on stdout; --help on any command exits 0', async () => {
-    const usage = [[], ['frobnicate'], ['check'], ['read', '--config', configPath]];
-    const help = [['--help'], ['read', '--help'], ['check', '-h']];
-    const runs = await Promise.all([...usage, ...help].map((args) => runCli(args)));
-    for (const [i, args] of [...usage, ...help].entries()) {
-      const r = runs[i]!;
-      expect(r.code, args.join(' ')).toBe(i < usage.length ? 2 : 0);
-      expect(r.stdout, args.join(' ')).toBe('');
-      expect(r.stderr).toMatch(/Options:/);
-    }
+  describe('discover', () => {
+    it("publishes both streams; survey_responses declares every column of every survey's export", async (test) => {
+      const { sandbox, configPath, survey, noLeaks } = await sample(test);
+      const r = await runCli(['discover', '--config', configPath]);
+      expect(r.code).toBe(0);
+      assertAllValid(r);
+      noLeaks(r);
+      expect(r.messages).toHaveLength(1);
+      const streams = (r.messages[0]!['catalog'] as { streams: Record<string, unknown>[] }).streams;
+      expect(streams.map((s) => s['name'])).toEqual(['survey_responses', 'survey_answers']);
+      expect(streams[0]).toMatchObject({
+        supported_sync_modes: ['full_refresh', 'incremental'],
+        source_defined_cursor: true,
+        default_cursor_field: ['Date Submitted'],
+        source_defined_primary_key: [['Number'], ['survey_id']],
+      });
+      expect(streams[1]).toMatchObject({ source_defined_primary_key: [['Number'], ['survey_id'], ['question']] });
+      const schema = streams[0]!['json_schema'] as Record<string, Record<string, Record<string, unknown>>>;
+      expect(schema['additionalProperties']).toBe(false);
+      expect(schema['properties']!['Date Submitted']).toMatchObject({ format: 'date-time', airbyte_type: 'timestamp_without_timezone' });
+      expect(schema['properties']!['Number']!['type']).toBe('integer');
+      // The union in a stable order: fixed columns, then survey 111's header, then survey 222's new ones.
+      const keys = Object.keys(schema['properties']!);
+      const h111 = survey('111').header;
+      const h222 = survey('222').header;
+      for (const h of [...h111, ...h222]) expect(keys).toContain(h);
+      expect(keys.indexOf(h111.at(-1)!)).toBeLessThan(keys.indexOf(h222.at(-1)!));
+      for (const h of [...h111, ...h222])
+        if (!['Number', 'Date Submitted'].includes(h))
+          expect(schema['properties']![h]!['type']).toEqual(expect.arrayContaining(['null', 'string']));
+      // Each header was read from its export (one download per survey).
+      expect(sandbox.count('download')).toBe(2);
+    });
   });
-});
 
-describe('integration_tests fixtures', () => {
-  it("expected_records.jsonl is the stand-in's sample surveys, mapped", () => {
-    const lines = readFileSync(join(ROOT, 'integration_tests', 'expected_records.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { stream: string; data: unknown });
-    const want = [...sampleSurveys()].flatMap(([id, s]) => s.rows.map((row) => expectedRecord(s.header, row, SAMPLE_SITE_ID, id)));
-    expect(lines.map((l) => l.stream)).toEqual(want.map(() => 'survey_responses'));
-    expect(lines.map((l) => l.data)).toEqual(want);
+  describe('read', () => {
+    it('reads both streams in full, row for row as in the source, every line valid; credentials never reach the download host', async (test) => {
+      const { sandbox, dir, configPath, survey, noLeaks } = await sample(test);
+      const cat = writeJson(dir, 'full.json', catalog('full_refresh', ['survey_responses', 'survey_answers']));
+      const r = await runCli(['read', '--config', configPath, '--catalog', cat]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.endsWith('\n')).toBe(true);
+      assertAllValid(r);
+      noLeaks(r);
+      const got = recordsOf(r, 'survey_responses');
+      const rowsOf = (id: string): string[][] => survey(id).rows;
+      expect(got).toEqual(['111', '222'].flatMap((id) => rowsOf(id).map((row) => expectedRecord(survey(id).header, row, SITE, id))));
+      const answers = recordsOf(r, 'survey_answers');
+      expect(answers).toEqual(
+        ['111', '222'].flatMap((id) => rowsOf(id).flatMap((row) => expectedAnswers(survey(id).header, row, SITE, id))),
+      );
+      expect(byType(r, 'RECORD')).toHaveLength(got.length + answers.length);
+      // The sample data holds every awkward case; make sure the comparison really covered them.
+      const values = got.flatMap((d) => Object.values(d)).filter((v): v is string => typeof v === 'string');
+      expect(values.some((v) => v.includes('\n'))).toBe(true);
+      expect(values.some((v) => v.includes('"'))).toBe(true);
+      expect(values.some((v) => v.includes(',') && !v.startsWith('http'))).toBe(true);
+      expect(values.some((v) => v.includes('日本語'))).toBe(true);
+      expect(got.some((d) => Object.values(d).includes(null))).toBe(true);
+      expect(Object.keys(got[0]!)).toContain('What could we do better?\n(optional)');
+      expect(answers.some((a) => a['tags'] !== null)).toBe(true);
+      // Every record validates against its stream's schema (date-time without zone, as Airbyte means it).
+      const ajv = new Ajv({ strict: false, formats: { 'date-time': /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/ } });
+      for (const [stream, data] of [
+        ['survey_responses', got],
+        ['survey_answers', answers],
+      ] as const) {
+        const validate = ajv.compile(JSON.parse(readFileSync(join(ROOT, `catalog/${stream}.json`), 'utf8')) as Record<string, unknown>);
+        for (const d of data) expect(validate(d), `${stream}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      }
+      // One STATE per stream after each survey, with counts; each stream's statuses in order.
+      const countsOf = (stream: string): number[] =>
+        states(r)
+          .filter((s) => (s['stream'] as { stream_descriptor: { name: string } }).stream_descriptor.name === stream)
+          .map((s) => (s['sourceStats'] as { recordCount: number }).recordCount);
+      expect(countsOf('survey_responses')).toEqual([12, 9]);
+      const answersOf = (id: string): number => answers.filter((a) => a['survey_id'] === id).length;
+      expect(countsOf('survey_answers')).toEqual([answersOf('111'), answersOf('222')]);
+      expect(statuses(r)).toEqual(['STARTED', 'STARTED', 'RUNNING', 'RUNNING', 'COMPLETE', 'COMPLETE']);
+      // One download per survey (both streams from one pass), from another address, with no Hotjar credential.
+      const downloads = sandbox.requests.filter((q) => q.endpoint === 'download');
+      expect(downloads).toHaveLength(2);
+      expect(downloads.every((d) => d.hadCredentials === false)).toBe(true);
+      expect(new URL(sandbox.downloadOrigin).hostname).not.toBe(new URL(sandbox.apiUrl).hostname);
+    });
+  });
+
+  describe('bad input', () => {
+    it('reports an invalid config and a missing catalog file as a config_error TRACE with exit 1', async (test) => {
+      const { sandbox, dir, config, configPath, noLeaks } = await sample(test);
+      const bad = config({ survey_ids: [] });
+      const runs = await Promise.all([
+        runCli(['discover', '--config', bad]),
+        runCli(['read', '--config', configPath, '--catalog', join(dir, 'nope.json')]),
+      ]);
+      for (const [r, text] of [
+        [runs[0], /survey_ids/],
+        [runs[1], /does not exist/],
+      ] as const) {
+        expect(r.code).toBe(1);
+        assertAllValid(r);
+        const errs = errors(r);
+        expect(errs).toHaveLength(1);
+        expect(errs[0]!.failure_type).toBe('config_error');
+        expect(errs[0]!.message).toMatch(text);
+        noLeaks(r);
+      }
+      expect(sandbox.requests).toHaveLength(0);
+    });
+
+    it('prints help on stderr for usage errors (exit 2), nothing on stdout; --help on any command exits 0', async (test) => {
+      const { configPath } = await sample(test);
+      const usage = [[], ['frobnicate'], ['check'], ['read', '--config', configPath]];
+      const help = [['--help'], ['read', '--help'], ['check', '-h']];
+      const runs = await Promise.all([...usage, ...help].map((args) => runCli(args)));
+      for (const [i, args] of [...usage, ...help].entries()) {
+        const r = runs[i]!;
+        expect(r.code, args.join(' ')).toBe(i < usage.length ? 2 : 0);
+        expect(r.stdout, args.join(' ')).toBe('');
+        expect(r.stderr).toMatch(/Options:/);
+      }
+    });
+  });
+
+  describe('integration_tests fixtures', () => {
+    it("expected_records.jsonl is the stand-in's sample surveys, mapped", () => {
+      const lines = readFileSync(join(ROOT, 'integration_tests', 'expected_records.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { stream: string; data: unknown });
+      const want = [...sampleSurveys()].flatMap(([id, s]) => s.rows.map((row) => expectedRecord(s.header, row, SAMPLE_SITE_ID, id)));
+      expect(lines.map((l) => l.stream)).toEqual(want.map(() => 'survey_responses'));
+      expect(lines.map((l) => l.data)).toEqual(want);
+    });
   });
 });

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { expect } from 'vitest';
+import { expect, type TestContext } from 'vitest';
+import { HotjarSandbox, type SandboxOptions } from '../devtools/stand-in/server.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -111,6 +112,56 @@ export function assertValidMessage(message: Message): void {
 
 export function assertAllValid(result: RunResult): void {
   for (const m of result.messages) assertValidMessage(m);
+}
+
+/** A test's own Hotjar stand-in, its temp folder and config file, and its leak check. */
+export interface StandIn {
+  sandbox: HotjarSandbox;
+  dir: string;
+  /** A config file for this stand-in (the defaults given to `standIn`, then `extra`). */
+  config: (extra?: Record<string, unknown>) => string;
+  /** `config()`, written once. */
+  configPath: string;
+  /** A generated survey of the stand-in (header and rows, newest first). */
+  survey: (id: string) => { header: string[]; rows: string[][] };
+  /** The password (raw and JSON-escaped), every cookie, access key and URL signature the stand-in issued, and X-Acc, appear nowhere. */
+  noLeaks: (r: RunResult) => void;
+}
+
+/**
+ * Starts a stand-in owned by the running test: stopped when the test ends, so tests need no shared
+ * state and may run concurrently (`describe.concurrent`). Pass the test's own context: the global
+ * `onTestFinished` cannot tell concurrent tests apart, and would stop the stand-in when another test ends.
+ */
+export async function standIn(
+  test: Pick<TestContext, 'onTestFinished'>,
+  options: SandboxOptions,
+  configDefaults: Record<string, unknown> = {},
+): Promise<StandIn> {
+  const sandbox = await new HotjarSandbox(options).start();
+  test.onTestFinished(() => sandbox.stop());
+  const dir = tempDir();
+  let n = 0;
+  const config = (extra: Record<string, unknown> = {}): string =>
+    writeJson(dir, `config-${++n}.json`, sandbox.config({ ...configDefaults, ...extra }));
+  return {
+    sandbox,
+    dir,
+    config,
+    configPath: config(),
+    survey: (id) => {
+      const s = sandbox.surveys.get(id);
+      if (!s || 'file' in s) throw new Error(`no generated survey ${id}`);
+      return s;
+    },
+    noLeaks: (r) => {
+      const all = r.stdout + r.stderr;
+      expect(all).not.toContain(sandbox.password);
+      expect(all).not.toContain(JSON.stringify(sandbox.password).slice(1, -1));
+      for (const secret of sandbox.issuedSecrets) expect(all).not.toContain(secret);
+      expect(all).not.toContain(sandbox.accountId);
+    },
+  };
 }
 
 export function tempDir(): string {

@@ -2,60 +2,50 @@
  * tap-hotjar end to end: the built Singer entry point against the Hotjar stand-in over loopback HTTP, for
  * the process contract (discover, a sync, resume from the last STATE, CRITICAL on errors, usage errors).
  * Every sync's stdout goes through the Singer checker (what real targets enforce). Each test has its own
- * stand-in. The tap's rules (catalog selection, FULL_TABLE, state and catalog files, a failed survey) run
- * in-process in singer.inprocess.test.ts.
+ * stand-in, so the tests run concurrently. The tap's rules (catalog selection, FULL_TABLE, state and
+ * catalog files, a failed survey) run in-process in singer.inprocess.test.ts.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HotjarSandbox } from '../devtools/stand-in/server.js';
+import { describe, expect, it, type TestContext } from 'vitest';
 import { checkoutRow, fileDate, sampleSurveys } from '../devtools/stand-in/data.js';
-import { ROOT, expectedRecord, runCli, tempDir, writeJson, type RunResult } from './helpers.js';
+import { ROOT, expectedRecord, runCli, standIn, writeJson, type RunResult, type StandIn } from './helpers.js';
 import { checkSingerOutput, type CheckedOutput } from './singer-checker.js';
 
 const TAP = join(ROOT, 'dist/singer/main.js');
 const SITE = '1234567';
 const STREAM = 'survey_responses';
-let sandbox: HotjarSandbox;
-let dir: string;
-let configPath: string;
 
-const tap = (args: string[]): Promise<RunResult> => runCli(args, { bin: TAP });
-
-beforeEach(async () => {
-  // The stand-in's sample surveys: 12 responses to checkout survey 111, 9 to NPS survey 222.
-  sandbox = await new HotjarSandbox({ siteId: SITE, surveys: sampleSurveys() }).start();
-  dir = tempDir();
-  configPath = writeJson(dir, 'config.json', sandbox.config({ max_attempts: 2, max_retry_wait_seconds: 0.05 }));
-});
-
-afterEach(async () => {
-  await sandbox.stop();
-});
-
-function survey(id: string): { header: string[]; rows: string[][] } {
-  return sandbox.surveys.get(id) as { header: string[]; rows: string[][] };
-}
-
-function expectedFor(surveyId: string): Record<string, unknown>[] {
-  return survey(surveyId).rows.map((r) => expectedRecord(survey(surveyId).header, r, SITE, surveyId));
-}
-
-const newestCursor = (surveyId: string): string => survey(surveyId).rows[0]![2]!.replace(' ', 'T');
-
-function noSecrets(r: RunResult): void {
-  expect(r.stdout).not.toContain(sandbox.password);
-  expect(r.stderr).not.toContain(sandbox.password);
-}
-
-/** A successful sync: exit 0, stdout passes the checker. */
-async function sync(args: string[]): Promise<CheckedOutput & { run: RunResult }> {
-  const r = await tap(['--config', configPath, ...args]);
-  expect(r.code, r.stderr).toBe(0);
-  noSecrets(r);
-  const out = checkSingerOutput(r.stdout);
-  // survey_responses' records (the tap also syncs survey_answers when no catalog narrows it down).
-  return { ...out, records: out.recordMessages.filter((m) => m.stream === STREAM).map((m) => m.record as Record<string, unknown>), run: r };
+/** This test's own stand-in with the sample surveys: 12 responses to checkout survey 111, 9 to NPS survey 222. */
+async function sample(test: TestContext): Promise<
+  StandIn & {
+    tap: (args: string[]) => Promise<RunResult>;
+    expectedFor: (id: string) => Record<string, unknown>[];
+    newestCursor: (id: string) => string;
+    sync: (args: string[]) => Promise<CheckedOutput & { run: RunResult }>;
+  }
+> {
+  const env = await standIn(test, { siteId: SITE, surveys: sampleSurveys() }, { max_attempts: 2, max_retry_wait_seconds: 0.05 });
+  const tap = (args: string[]): Promise<RunResult> => runCli(args, { bin: TAP });
+  return {
+    ...env,
+    tap,
+    expectedFor: (id) => env.survey(id).rows.map((r) => expectedRecord(env.survey(id).header, r, SITE, id)),
+    newestCursor: (id) => env.survey(id).rows[0]![2]!.replace(' ', 'T'),
+    /** A successful sync: exit 0, no secret printed, stdout passes the checker. */
+    sync: async (args) => {
+      const r = await tap(['--config', env.configPath, ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      env.noLeaks(r);
+      const out = checkSingerOutput(r.stdout);
+      // survey_responses' records (the tap also syncs survey_answers when no catalog narrows it down).
+      return {
+        ...out,
+        records: out.recordMessages.filter((m) => m.stream === STREAM).map((m) => m.record as Record<string, unknown>),
+        run: r,
+      };
+    },
+  };
 }
 
 function schemaFile(): Record<string, unknown> {
@@ -64,142 +54,153 @@ function schemaFile(): Record<string, unknown> {
   return schema;
 }
 
-describe('discover', () => {
-  it('prints the Singer catalog as one JSON object', async () => {
-    const r = await tap(['--config', configPath, '--discover']);
-    expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n')).toHaveLength(1);
-    const base = schemaFile();
-    const catalog = JSON.parse(r.stdout) as { streams: Record<string, unknown>[] };
-    expect(catalog.streams.map((x) => x['tap_stream_id'])).toEqual([STREAM, 'survey_answers']);
-    const entry = catalog.streams[0]!;
-    expect(entry).toMatchObject({
-      stream: STREAM,
-      key_properties: ['Number', 'survey_id'],
-      replication_key: 'Date Submitted',
-      replication_method: 'INCREMENTAL',
-    });
-    const schema = entry['schema'] as { properties: Record<string, unknown>; additionalProperties: boolean };
-    // Every fixed column, then every column of both surveys' exports, declared.
-    for (const key of Object.keys(base['properties'] as object)) expect(schema.properties).toHaveProperty([key]);
-    for (const id of ['111', '222']) for (const h of survey(id).header) expect(schema.properties).toHaveProperty([h]);
-    expect(schema.additionalProperties).toBe(false);
-    const automatic = ['Number', 'Date Submitted', 'survey_id'];
-    const meta = entry['metadata'] as { breadcrumb: string[]; metadata: Record<string, unknown> }[];
-    expect(meta[0]).toEqual({
-      breadcrumb: [],
-      metadata: {
-        inclusion: 'available',
-        'selected-by-default': true,
-        'table-key-properties': ['Number', 'survey_id'],
-        'valid-replication-keys': ['Date Submitted'],
-        'forced-replication-method': 'INCREMENTAL',
-      },
-    });
-    expect(meta.slice(1)).toEqual(
-      Object.keys(schema.properties).map((p) => ({
-        breadcrumb: ['properties', p],
-        metadata: { inclusion: automatic.includes(p) ? 'automatic' : 'available' },
-      })),
-    );
-    noSecrets(r);
-  });
-});
-
-describe('sync', () => {
-  it('without a catalog syncs every response, row for row, SCHEMA first and a STATE after each survey', async () => {
-    const out = await sync([]);
-    expect(out.records).toEqual([...expectedFor('111'), ...expectedFor('222')]);
-    // One SCHEMA per stream, before its records, declaring every column of the exports.
-    expect(out.schemas.map((m) => m.stream)).toEqual([STREAM, 'survey_answers']);
-    const declared = (out.schemas[0]!.schema as { properties: Record<string, unknown> }).properties;
-    for (const h of survey('111').header) expect(declared).toHaveProperty([h]);
-    expect(out.schemas[0]).toMatchObject({ key_properties: ['Number', 'survey_id'], bookmark_properties: ['Date Submitted'] });
-    expect(out.run.stdout.split('\n')[0]).toContain('"type":"SCHEMA"');
-    // Every STATE carries every stream's bookmark; the last holds each survey's newest date and highest Number.
-    const top = (id: string): number => Number(survey(id).rows[0]![0]);
-    const position = (id: string) => ({ 'Date Submitted': newestCursor(id), Number: top(id) });
-    expect(out.states.at(-1)).toEqual({
-      bookmarks: {
-        [STREAM]: { surveys: { '111': position('111'), '222': position('222') } },
-        survey_answers: { surveys: { '111': position('111'), '222': position('222') } },
-      },
-    });
-    for (const m of out.recordMessages) {
-      expect([STREAM, 'survey_answers']).toContain(m.stream);
-      expect(m.time_extracted).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
-    }
-    // The awkward sample values really went through the checker.
-    const values = out.records.flatMap((d) => Object.values(d)).filter((v): v is string => typeof v === 'string');
-    expect(values.some((v) => v.includes('\n'))).toBe(true);
-    expect(values.some((v) => v.includes('日本語'))).toBe(true);
-    // Logs and stream status are `LEVEL message` lines on stderr.
-    expect(out.run.stderr).toMatch(/^INFO Reading survey 111 /m);
-    expect(out.run.stderr).toMatch(/^INFO Stream survey_responses: COMPLETE$/m);
-    for (const line of out.run.stderr.trim().split('\n')) expect(line).toMatch(/^(DEBUG|INFO|WARNING|ERROR|CRITICAL) /);
-  });
-});
-
-describe('resume', () => {
-  it('from the last STATE value: exactly the new responses (by Number), nothing else', async () => {
-    const first = await sync([]);
-    expect(first.records).toHaveLength(expectedFor('111').length + expectedFor('222').length);
-    const s111 = survey('111');
-    const newest = s111.rows[0]!;
-    const topNumber = Number(newest[0]);
-    const sameSecond = checkoutRow(topNumber + 1, newest[2]!);
-    const later = checkoutRow(topNumber + 3, fileDate(Date.parse(`${newest[2]!.replace(' ', 'T')}Z`) + 60_000));
-    sandbox.addResponses('111', [later, sameSecond]); // this test's own stand-in
-    const statePath = writeJson(tempDir(), 'state.json', first.states.at(-1));
-    const second = await sync(['--state', statePath]);
-    // Exact by Number: the two new responses only, no repeat of the boundary second.
-    expect(second.records).toEqual([expectedRecord(s111.header, later, SITE, '111'), expectedRecord(s111.header, sameSecond, SITE, '111')]);
-    expect((second.states.at(-1)!.bookmarks as Record<string, unknown>)[STREAM]).toEqual({
-      surveys: {
-        '111': { 'Date Submitted': later[2]!.replace(' ', 'T'), Number: topNumber + 3 },
-        '222': { 'Date Submitted': newestCursor('222'), Number: Number(survey('222').rows[0]![0]) },
-      },
+// Each test spawns its own tap runs against its own stand-in: they run concurrently.
+describe.concurrent('tap-hotjar end to end', () => {
+  describe('discover', () => {
+    it('prints the Singer catalog as one JSON object', async (test) => {
+      const { tap, configPath, survey, noLeaks } = await sample(test);
+      const r = await tap(['--config', configPath, '--discover']);
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim().split('\n')).toHaveLength(1);
+      const base = schemaFile();
+      const catalog = JSON.parse(r.stdout) as { streams: Record<string, unknown>[] };
+      expect(catalog.streams.map((x) => x['tap_stream_id'])).toEqual([STREAM, 'survey_answers']);
+      const entry = catalog.streams[0]!;
+      expect(entry).toMatchObject({
+        stream: STREAM,
+        key_properties: ['Number', 'survey_id'],
+        replication_key: 'Date Submitted',
+        replication_method: 'INCREMENTAL',
+      });
+      const schema = entry['schema'] as { properties: Record<string, unknown>; additionalProperties: boolean };
+      // Every fixed column, then every column of both surveys' exports, declared.
+      for (const key of Object.keys(base['properties'] as object)) expect(schema.properties).toHaveProperty([key]);
+      for (const id of ['111', '222']) for (const h of survey(id).header) expect(schema.properties).toHaveProperty([h]);
+      expect(schema.additionalProperties).toBe(false);
+      const automatic = ['Number', 'Date Submitted', 'survey_id'];
+      const meta = entry['metadata'] as { breadcrumb: string[]; metadata: Record<string, unknown> }[];
+      expect(meta[0]).toEqual({
+        breadcrumb: [],
+        metadata: {
+          inclusion: 'available',
+          'selected-by-default': true,
+          'table-key-properties': ['Number', 'survey_id'],
+          'valid-replication-keys': ['Date Submitted'],
+          'forced-replication-method': 'INCREMENTAL',
+        },
+      });
+      expect(meta.slice(1)).toEqual(
+        Object.keys(schema.properties).map((p) => ({
+          breadcrumb: ['properties', p],
+          metadata: { inclusion: automatic.includes(p) ? 'automatic' : 'available' },
+        })),
+      );
+      noLeaks(r);
     });
   });
-});
 
-describe('errors', () => {
-  it('a wrong password or an invalid config: exit 1, CRITICAL on stderr, nothing on stdout, password never printed', async () => {
-    const password = 'not-the-password-XYZ';
-    const wrong = writeJson(dir, 'wrong.json', sandbox.config({ password }));
-    const invalid = writeJson(dir, 'bad.json', { ...sandbox.config(), survey_ids: [] });
-    const [login, config] = await Promise.all([tap(['--config', wrong]), tap(['--config', invalid, '--discover'])]);
-    for (const [r, text] of [
-      [login, /^CRITICAL .*login/m],
-      [config, /^CRITICAL .*survey_ids/m],
-    ] as const) {
-      expect(r.code).toBe(1);
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toMatch(text);
-      noSecrets(r);
-    }
-    expect(login.stderr).not.toContain(password);
+  describe('sync', () => {
+    it('without a catalog syncs every response, row for row, SCHEMA first and a STATE after each survey', async (test) => {
+      const { sync, survey, expectedFor, newestCursor } = await sample(test);
+      const out = await sync([]);
+      expect(out.records).toEqual([...expectedFor('111'), ...expectedFor('222')]);
+      // One SCHEMA per stream, before its records, declaring every column of the exports.
+      expect(out.schemas.map((m) => m.stream)).toEqual([STREAM, 'survey_answers']);
+      const declared = (out.schemas[0]!.schema as { properties: Record<string, unknown> }).properties;
+      for (const h of survey('111').header) expect(declared).toHaveProperty([h]);
+      expect(out.schemas[0]).toMatchObject({ key_properties: ['Number', 'survey_id'], bookmark_properties: ['Date Submitted'] });
+      expect(out.run.stdout.split('\n')[0]).toContain('"type":"SCHEMA"');
+      // Every STATE carries every stream's bookmark; the last holds each survey's newest date and highest Number.
+      const top = (id: string): number => Number(survey(id).rows[0]![0]);
+      const position = (id: string) => ({ 'Date Submitted': newestCursor(id), Number: top(id) });
+      expect(out.states.at(-1)).toEqual({
+        bookmarks: {
+          [STREAM]: { surveys: { '111': position('111'), '222': position('222') } },
+          survey_answers: { surveys: { '111': position('111'), '222': position('222') } },
+        },
+      });
+      for (const m of out.recordMessages) {
+        expect([STREAM, 'survey_answers']).toContain(m.stream);
+        expect(m.time_extracted).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      }
+      // The awkward sample values really went through the checker.
+      const values = out.records.flatMap((d) => Object.values(d)).filter((v): v is string => typeof v === 'string');
+      expect(values.some((v) => v.includes('\n'))).toBe(true);
+      expect(values.some((v) => v.includes('日本語'))).toBe(true);
+      // Logs and stream status are `LEVEL message` lines on stderr.
+      expect(out.run.stderr).toMatch(/^INFO Reading survey 111 /m);
+      expect(out.run.stderr).toMatch(/^INFO Stream survey_responses: COMPLETE$/m);
+      for (const line of out.run.stderr.trim().split('\n')) expect(line).toMatch(/^(DEBUG|INFO|WARNING|ERROR|CRITICAL) /);
+    });
   });
 
-  it('prints help on stderr for usage errors (exit 2), nothing on stdout; --help exits 0', async () => {
-    const usage = [
-      [],
-      ['--discover'],
-      ['--config'],
-      ['--config', configPath, 'extra'],
-      ['--config', configPath, '--catalog', 'a', '--properties', 'b'],
-    ];
-    const runs = await Promise.all([...usage, ['--help']].map((args) => tap(args)));
-    for (const [i, args] of usage.entries()) {
-      const r = runs[i]!;
-      expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toMatch(/Options:/);
-    }
-    const help = runs[usage.length]!;
-    expect(help.code).toBe(0);
-    expect(help.stdout).toBe('');
-    expect(help.stderr).toMatch(/--discover/);
+  describe('resume', () => {
+    it('from the last STATE value: exactly the new responses (by Number), nothing else', async (test) => {
+      const { sandbox, dir, sync, survey, expectedFor, newestCursor } = await sample(test);
+      const first = await sync([]);
+      expect(first.records).toHaveLength(expectedFor('111').length + expectedFor('222').length);
+      const s111 = survey('111');
+      const newest = s111.rows[0]!;
+      const topNumber = Number(newest[0]);
+      const sameSecond = checkoutRow(topNumber + 1, newest[2]!);
+      const later = checkoutRow(topNumber + 3, fileDate(Date.parse(`${newest[2]!.replace(' ', 'T')}Z`) + 60_000));
+      sandbox.addResponses('111', [later, sameSecond]); // this test's own stand-in
+      const statePath = writeJson(dir, 'state.json', first.states.at(-1));
+      const second = await sync(['--state', statePath]);
+      // Exact by Number: the two new responses only, no repeat of the boundary second.
+      expect(second.records).toEqual([
+        expectedRecord(s111.header, later, SITE, '111'),
+        expectedRecord(s111.header, sameSecond, SITE, '111'),
+      ]);
+      expect((second.states.at(-1)!.bookmarks as Record<string, unknown>)[STREAM]).toEqual({
+        surveys: {
+          '111': { 'Date Submitted': later[2]!.replace(' ', 'T'), Number: topNumber + 3 },
+          '222': { 'Date Submitted': newestCursor('222'), Number: Number(survey('222').rows[0]![0]) },
+        },
+      });
+    });
+  });
+
+  describe('errors', () => {
+    it('a wrong password or an invalid config: exit 1, CRITICAL on stderr, nothing on stdout, password never printed', async (test) => {
+      const { tap, config, noLeaks } = await sample(test);
+      const password = 'not-the-password-XYZ';
+      const wrong = config({ password });
+      const invalid = config({ survey_ids: [] });
+      const [login, invalidConfig] = await Promise.all([tap(['--config', wrong]), tap(['--config', invalid, '--discover'])]);
+      for (const [r, text] of [
+        [login, /^CRITICAL .*login/m],
+        [invalidConfig, /^CRITICAL .*survey_ids/m],
+      ] as const) {
+        expect(r.code).toBe(1);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).toMatch(text);
+        noLeaks(r);
+      }
+      expect(login.stderr).not.toContain(password);
+    });
+
+    it('prints help on stderr for usage errors (exit 2), nothing on stdout; --help exits 0', async (test) => {
+      const { tap, configPath } = await sample(test);
+      const usage = [
+        [],
+        ['--discover'],
+        ['--config'],
+        ['--config', configPath, 'extra'],
+        ['--config', configPath, '--catalog', 'a', '--properties', 'b'],
+      ];
+      const runs = await Promise.all([...usage, ['--help']].map((args) => tap(args)));
+      for (const [i, args] of usage.entries()) {
+        const r = runs[i]!;
+        expect(r.code, args.join(' ')).toBe(2);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).toMatch(/Options:/);
+      }
+      const help = runs[usage.length]!;
+      expect(help.code).toBe(0);
+      expect(help.stdout).toBe('');
+      expect(help.stderr).toMatch(/--discover/);
+    });
   });
 });
 
