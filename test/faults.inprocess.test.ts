@@ -8,11 +8,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { strToU8, zipSync } from 'fflate';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { HotjarSandbox, type Fault } from '../devtools/stand-in/server.js';
+import { beforeAll, describe, expect, it, vi, type TestContext } from 'vitest';
+import type { Fault } from '../devtools/stand-in/server.js';
 import { CHECKOUT_HEADER, NPS_HEADER, checkoutRow, generate, npsRow } from '../devtools/stand-in/data.js';
 import { toCsv } from '../devtools/stand-in/csv.js';
 import { airbyteEntry } from '../src/airbyte/cli.js';
+import { clearSecrets } from '../src/core/secrets.js';
 import { runEntry } from './inprocess/entry.js';
 import {
   assertAllValid,
@@ -21,71 +22,80 @@ import {
   expectedRecord,
   records,
   states,
+  standIn,
   statuses,
-  tempDir,
   writeJson,
   type RunResult,
+  type StandIn,
 } from './helpers.js';
 
 vi.mock('node:worker_threads', async (original) => (await import('./inprocess/worker-threads.js')).withBuiltWorkers(await original()));
 
 const SITE = '1234567';
 const PASSWORD = 'S3cr3t-Pa55w0rd-do-not-leak-🔑';
-let sandbox: HotjarSandbox;
-let dir: string;
-let catalogPath: string;
 
-const surveys = (): Map<string, { header: string[]; rows: string[][] }> =>
-  new Map([
-    ['111', { header: [...CHECKOUT_HEADER], rows: generate(checkoutRow, 300) }],
-    ['222', { header: [...NPS_HEADER], rows: generate(npsRow, 40, Date.UTC(2023, 9, 1, 8, 0, 0), 3600) }],
-  ]);
-
-beforeEach(async () => {
-  sandbox = await new HotjarSandbox({ siteId: SITE, surveys: surveys(), password: PASSWORD }).start();
-  dir = tempDir();
-  catalogPath = writeJson(dir, 'catalog.json', catalog('incremental'));
-});
-afterEach(async () => {
-  await sandbox.stop();
-});
-
-function expected(surveyId: string): Record<string, unknown>[] {
-  const s = sandbox.surveys.get(surveyId) as { header: string[]; rows: string[][] };
-  return s.rows.map((r) => expectedRecord(s.header, r, SITE, surveyId));
+interface FaultEnv extends StandIn {
+  catalogPath: string;
+  /** read with this stand-in's config (plus `extra`): every line valid, no secret anywhere. */
+  read: (extra?: Record<string, unknown>) => Promise<RunResult>;
+  /** The records a survey's rows map to. */
+  expected: (surveyId: string) => Record<string, unknown>[];
+  /** A survey's newest `Date Submitted`, cursor form. */
+  newest: (surveyId: string) => string;
+  /** Exit 0, every response of both surveys exactly once, both cursors at the newest, COMPLETE. */
+  expectComplete: (r: RunResult) => void;
 }
 
-function config(extra: Record<string, unknown> = {}): string {
-  return writeJson(
-    dir,
-    `config-${Math.random().toString(36).slice(2)}.json`,
-    sandbox.config({ password: PASSWORD, max_attempts: 4, max_retry_wait_seconds: 0.05, request_timeout_seconds: 2, ...extra }),
+/**
+ * This test's own stand-in (300 responses to survey 111, 40 to survey 222) and its helpers.
+ * `overlapping` is for the tests that run concurrently (see runEntry).
+ */
+async function faultEnv(test: TestContext, options: { overlapping?: boolean } = {}): Promise<FaultEnv> {
+  const env = await standIn(
+    test,
+    {
+      siteId: SITE,
+      password: PASSWORD,
+      surveys: new Map([
+        ['111', { header: [...CHECKOUT_HEADER], rows: generate(checkoutRow, 300) }],
+        ['222', { header: [...NPS_HEADER], rows: generate(npsRow, 40, Date.UTC(2023, 9, 1, 8, 0, 0), 3600) }],
+      ]),
+    },
+    { max_attempts: 4, max_retry_wait_seconds: 0.05, request_timeout_seconds: 2 },
   );
-}
-
-/** The password, every cookie, access key and URL signature the stand-in issued, and X-Acc, never appear. */
-function noLeaks(r: RunResult): void {
-  const all = r.stdout + r.stderr;
-  expect(all).not.toContain(PASSWORD);
-  expect(all).not.toContain(JSON.stringify(PASSWORD).slice(1, -1));
-  for (const secret of sandbox.issuedSecrets) expect(all).not.toContain(secret);
-  expect(all).not.toContain(sandbox.accountId);
+  const catalogPath = writeJson(env.dir, 'catalog.json', catalog('incremental'));
+  const expected = (surveyId: string): Record<string, unknown>[] => {
+    const s = env.survey(surveyId);
+    return s.rows.map((r) => expectedRecord(s.header, r, SITE, surveyId));
+  };
+  const newest = (surveyId: string): string => env.survey(surveyId).rows[0]![2]!.replace(' ', 'T');
+  return {
+    ...env,
+    catalogPath,
+    expected,
+    newest,
+    read: async (extra = {}) => {
+      const r = await runEntry(airbyteEntry, { _: ['read'], config: env.config(extra), catalog: catalogPath }, options);
+      assertAllValid(r);
+      env.noLeaks(r);
+      return r;
+    },
+    expectComplete: (r) => {
+      expect(r.code, r.stdout.slice(-2000)).toBe(0);
+      expect(records(r)).toEqual([...expected('111'), ...expected('222')]);
+      expect(cursorOf(r, '111')).toBe(newest('111'));
+      expect(cursorOf(r, '222')).toBe(newest('222'));
+      expect(statuses(r)).toEqual(['STARTED', 'RUNNING', 'COMPLETE']);
+    },
+  };
 }
 
 const command = (name: 'read' | 'check', args: { config: string; catalog?: string }): Promise<RunResult> =>
   runEntry(airbyteEntry, { _: [name], ...args });
 
-async function read(extra: Record<string, unknown> = {}): Promise<RunResult> {
-  const r = await command('read', { config: config(extra), catalog: catalogPath });
-  assertAllValid(r);
-  noLeaks(r);
-  return r;
-}
-
 const cursorOf = (r: RunResult, id: string): string | undefined =>
   ((states(r).at(-1)?.['stream'] as { stream_state: { surveys: Record<string, Record<string, string>> } } | undefined)?.stream_state
     .surveys[id] ?? {})['Date Submitted'];
-const newest = (id: string): string => (sandbox.surveys.get(id) as { rows: string[][] }).rows[0]![2]!.replace(' ', 'T');
 const logs = (r: RunResult): string[] => r.messages.filter((m) => m.type === 'LOG').map((m) => (m['log'] as { message: string }).message);
 
 function zipOf(files: Record<string, string | Uint8Array>): Buffer {
@@ -94,34 +104,15 @@ function zipOf(files: Record<string, string | Uint8Array>): Buffer {
   return Buffer.from(zipSync(entries));
 }
 
-function expectComplete(r: RunResult): void {
-  expect(r.code, r.stdout.slice(-2000)).toBe(0);
-  expect(records(r)).toEqual([...expected('111'), ...expected('222')]);
-  expect(cursorOf(r, '111')).toBe(newest('111'));
-  expect(cursorOf(r, '222')).toBe(newest('222'));
-  expect(statuses(r)).toEqual(['STARTED', 'RUNNING', 'COMPLETE']);
-}
-
 describe('transient faults are retried and lose nothing', () => {
-  it('no fault: both surveys in full, one login, one export and one download each', async () => {
+  it('no fault: both surveys in full, one login, one export and one download each', async (test) => {
+    const { sandbox, read, expectComplete } = await faultEnv(test);
     expectComplete(await read());
     expect([sandbox.count('login'), sandbox.count('export'), sandbox.count('download')]).toEqual([1, 2, 2]);
   });
 
-  it('429 with Retry-After on login and export', async () => {
-    sandbox.fault('login', { kind: 'status', status: 429, retryAfter: '1' });
-    sandbox.fault('export', { kind: 'status', status: 429, retryAfter: new Date(Date.now() + 1000).toUTCString() });
-    const started = Date.now();
-    // A wait of 1 s is honoured in full (the backoff between attempts is 1 s too at this setting).
-    const r = await read({ max_retry_wait_seconds: 1 });
-    expectComplete(r);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    expect(logs(r).some((l) => /login: attempt 1 of 4 failed: HTTP 429.*asked to wait 1\.0 s/.test(l))).toBe(true);
-    expect(logs(r).some((l) => /export of survey 111: attempt 1 of 4 failed: HTTP 429/.test(l))).toBe(true);
-    expect([sandbox.count('login'), sandbox.count('export')]).toEqual([2, 3]);
-  });
-
-  it('a burst of 500, 502 and 503 on export', async () => {
+  it('a burst of 500, 502 and 503 on export', async (test) => {
+    const { sandbox, read, expectComplete } = await faultEnv(test);
     const burst: Fault[] = [500, 502, 503].map((status) => ({ kind: 'status', status }));
     sandbox.fault('export', ...burst);
     const r = await read();
@@ -130,7 +121,8 @@ describe('transient faults are retried and lose nothing', () => {
     expect(sandbox.count('export')).toBe(5);
   });
 
-  it('gives up after the attempt budget, saying how many attempts and the last answer', async () => {
+  it('gives up after the attempt budget, saying how many attempts and the last answer', async (test) => {
+    const { sandbox, read, expected, newest } = await faultEnv(test);
     sandbox.fault('export', ...[1, 2, 3, 4].map((): Fault => ({ kind: 'status', status: 503 })));
     const r = await read();
     expect(r.code).toBe(1);
@@ -146,14 +138,16 @@ describe('transient faults are retried and lose nothing', () => {
     expect(statuses(r)).toEqual(['STARTED', 'RUNNING', 'INCOMPLETE']);
   });
 
-  it('a connection reset during export', async () => {
+  it('a connection reset during export', async (test) => {
+    const { sandbox, read, expectComplete } = await faultEnv(test);
     sandbox.fault('export', { kind: 'reset' });
     const r = await read();
     expectComplete(r);
     expect(logs(r).some((l) => /ECONNRESET|other side closed|socket/i.test(l))).toBe(true);
   });
 
-  it('a reset half way through the download is retried; each response exactly once', async () => {
+  it('a reset half way through the download is retried; each response exactly once', async (test) => {
+    const { sandbox, read, expectComplete } = await faultEnv(test);
     sandbox.fault('download', { kind: 'reset-after', bytes: 9000 });
     const r = await read();
     expectComplete(r);
@@ -161,7 +155,8 @@ describe('transient faults are retried and lose nothing', () => {
     expect(logs(r).some((l) => /download of survey 111: attempt 1 of \d+ failed.*retrying/.test(l))).toBe(true);
   });
 
-  it('a truncated download and a corrupt archive are retried from a fresh export', async () => {
+  it('a truncated download and a corrupt archive are retried from a fresh export', async (test) => {
+    const { sandbox, read, expectComplete } = await faultEnv(test);
     sandbox.fault('download', { kind: 'truncate-after', bytes: 12000 }, { kind: 'corrupt' });
     const r = await read();
     expectComplete(r);
@@ -169,7 +164,8 @@ describe('transient faults are retried and lose nothing', () => {
     expect([sandbox.count('export'), sandbox.count('download')]).toEqual([4, 4]);
   });
 
-  it('a plain-CSV download cut inside a row is retried from a fresh export', async () => {
+  it('a plain-CSV download cut inside a row is retried from a fresh export', async (test) => {
+    const { sandbox, read, expectComplete } = await faultEnv(test);
     sandbox.plainCsv = true;
     sandbox.fault('download', { kind: 'truncate-after', bytes: 20011 });
     const r = await read();
@@ -183,16 +179,8 @@ describe('transient faults are retried and lose nothing', () => {
     ).toBe(true);
   });
 
-  it('a hung server: the attempt times out and the next one succeeds', async () => {
-    sandbox.fault('export', { kind: 'hang' });
-    sandbox.fault('download', { kind: 'hang-after', bytes: 5000 });
-    const r = await read({ request_timeout_seconds: 0.5 });
-    expectComplete(r);
-    expect(logs(r).some((l) => /UND_ERR_HEADERS_TIMEOUT|Headers Timeout/i.test(l))).toBe(true);
-    expect(logs(r).some((l) => /UND_ERR_BODY_TIMEOUT|Body Timeout/i.test(l))).toBe(true);
-  });
-
-  it('an expired session: one fresh login, then the call is repeated', async () => {
+  it('an expired session: one fresh login, then the call is repeated', async (test) => {
+    const { sandbox, read, expectComplete } = await faultEnv(test);
     sandbox.fault('export', { kind: 'session-expired' });
     const r = await read();
     expectComplete(r);
@@ -200,17 +188,49 @@ describe('transient faults are retried and lose nothing', () => {
     expect(sandbox.count('export')).toBe(3);
   });
 
-  it('a second refusal after a fresh login is a clear error', async () => {
+  it('a second refusal after a fresh login is a clear error', async (test) => {
+    const { sandbox, read, expected } = await faultEnv(test);
     sandbox.fault('export', { kind: 'session-expired' }, { kind: 'session-expired' });
     const r = await read();
     expect(r.code).toBe(1);
     expect(errors(r)[0]!.message).toMatch(/refused the export of survey 111 in site 1234567 even after a fresh login/);
     expect(records(r)).toEqual(expected('222'));
   });
+
+  // What these faults cost is mostly waiting (Retry-After, timeouts), so they run side by side. Their runs
+  // overlap: see `overlapping` in inprocess/entry.ts; the masking state is cleared once, here.
+  describe.concurrent('that cost waiting, side by side', () => {
+    beforeAll(() => clearSecrets());
+
+    it('429 with Retry-After on login and export', async (test) => {
+      const { sandbox, read, expectComplete } = await faultEnv(test, { overlapping: true });
+      sandbox.fault('login', { kind: 'status', status: 429, retryAfter: '1' });
+      sandbox.fault('export', { kind: 'status', status: 429, retryAfter: new Date(Date.now() + 1000).toUTCString() });
+      const started = Date.now();
+      // A wait of 1 s is honoured in full (the backoff between attempts is 1 s too at this setting).
+      const r = await read({ max_retry_wait_seconds: 1 });
+      expectComplete(r);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      expect(logs(r).some((l) => /login: attempt 1 of 4 failed: HTTP 429.*asked to wait 1\.0 s/.test(l))).toBe(true);
+      expect(logs(r).some((l) => /export of survey 111: attempt 1 of 4 failed: HTTP 429/.test(l))).toBe(true);
+      expect([sandbox.count('login'), sandbox.count('export')]).toEqual([2, 3]);
+    });
+
+    it('a hung server: the attempt times out and the next one succeeds', async (test) => {
+      const { sandbox, read, expectComplete } = await faultEnv(test, { overlapping: true });
+      sandbox.fault('export', { kind: 'hang' });
+      sandbox.fault('download', { kind: 'hang-after', bytes: 5000 });
+      const r = await read({ request_timeout_seconds: 0.5 });
+      expectComplete(r);
+      expect(logs(r).some((l) => /UND_ERR_HEADERS_TIMEOUT|Headers Timeout/i.test(l))).toBe(true);
+      expect(logs(r).some((l) => /UND_ERR_BODY_TIMEOUT|Body Timeout/i.test(l))).toBe(true);
+    });
+  });
 });
 
 describe('answers that will not change fail at once, clearly', () => {
-  it('bad credentials: one login attempt, a config_error, nothing read', async () => {
+  it('bad credentials: one login attempt, a config_error, nothing read', async (test) => {
+    const { sandbox, read } = await faultEnv(test);
     const r = await read({ password: 'wrong-password-1234' });
     expect(r.code).toBe(1);
     expect(sandbox.count('login')).toBe(1);
@@ -224,7 +244,8 @@ describe('answers that will not change fail at once, clearly', () => {
     expect(statuses(r)).toEqual(['STARTED', 'INCOMPLETE']);
   });
 
-  it('a login answered 200 with success:false is a failed login too', async () => {
+  it('a login answered 200 with success:false is a failed login too', async (test) => {
+    const { sandbox, read } = await faultEnv(test);
     sandbox.loginFailureShape = 'success-false';
     const r = await read({ password: 'wrong-password-1234' });
     expect(r.code).toBe(1);
@@ -232,14 +253,16 @@ describe('answers that will not change fail at once, clearly', () => {
     expect(r.stdout).not.toContain('wrong-password-1234');
   });
 
-  it('an unknown survey is named; the others still sync', async () => {
+  it('an unknown survey is named; the others still sync', async (test) => {
+    const { read, expected } = await faultEnv(test);
     const r = await read({ survey_ids: ['111', '999', '222'] });
     expect(r.code).toBe(1);
     expect(errors(r).map((e) => e.message)).toEqual([expect.stringMatching(/no survey 999 in site 1234567/)]);
     expect(records(r)).toEqual([...expected('111'), ...expected('222')]);
   });
 
-  it('a missing download_url names the survey and does not move its cursor', async () => {
+  it('a missing download_url names the survey and does not move its cursor', async (test) => {
+    const { sandbox, read, expected } = await faultEnv(test);
     sandbox.fault('export', { kind: 'no-download-url' });
     const r = await read();
     expect(r.code).toBe(1);
@@ -248,14 +271,16 @@ describe('answers that will not change fail at once, clearly', () => {
     expect(records(r)).toEqual(expected('222'));
   });
 
-  it('an export answer that is not JSON', async () => {
+  it('an export answer that is not JSON', async (test) => {
+    const { sandbox, read } = await faultEnv(test);
     sandbox.fault('export', { kind: 'not-json' });
     const r = await read();
     expect(r.code).toBe(1);
     expect(errors(r)[0]!.message).toMatch(/export of survey 111 with something that is not JSON/);
   });
 
-  it('never follows an API redirect to another origin, so credentials stay home', async () => {
+  it('never follows an API redirect to another origin, so credentials stay home', async (test) => {
+    const { sandbox, read } = await faultEnv(test);
     sandbox.fault('export', { kind: 'redirect', location: `${sandbox.downloadOrigin}/steal` });
     const r = await read();
     expect(r.code).toBe(1);
@@ -268,7 +293,8 @@ describe('answers that will not change fail at once, clearly', () => {
 });
 
 describe('damage and order', () => {
-  it('a damaged archive (bad byte in a date, CRC fails) emits nothing; the fresh export is read once', async () => {
+  it('a damaged archive (bad byte in a date, CRC fails) emits nothing; the fresh export is read once', async (test) => {
+    const { sandbox, read, expected, newest } = await faultEnv(test);
     const s = sandbox.surveys.get('111') as { header: string[]; rows: string[][] };
     const stored = Buffer.from(zipSync({ 'x.csv': strToU8(toCsv(s.header, s.rows)) }, { level: 0 }));
     const top = s.rows[0]!;
@@ -284,7 +310,8 @@ describe('damage and order', () => {
     expect(logs(r).some((l) => /CRC.*fresh export.*nothing was emitted/.test(l))).toBe(true);
   });
 
-  it('a bad value that is really archive damage is retried, not reported', async () => {
+  it('a bad value that is really archive damage is retried, not reported', async (test) => {
+    const { sandbox, read, expected } = await faultEnv(test);
     const s = sandbox.surveys.get('111') as { header: string[]; rows: string[][] };
     const stored = Buffer.from(zipSync({ 'x.csv': strToU8(toCsv(s.header, s.rows)) }, { level: 0 }));
     const row = s.rows[3]!;
@@ -296,7 +323,8 @@ describe('damage and order', () => {
     expect(records(r)).toEqual([...expected('111'), ...expected('222')]);
   });
 
-  it("a storage error that quotes the URL's signature does not leak it", async () => {
+  it("a storage error that quotes the URL's signature does not leak it", async (test) => {
+    const { sandbox, read } = await faultEnv(test);
     sandbox.fault('download', { kind: 'echo-query' }, { kind: 'echo-query' }, { kind: 'echo-query' }, { kind: 'echo-query' });
     const r = await read({ survey_ids: ['111'] });
     expect(r.code).toBe(1);
@@ -332,7 +360,8 @@ describe('corrupt data: a TRACE naming survey, line and column; no STATE advance
     ],
   ];
   for (const [name, body, message] of cases) {
-    it(name, async () => {
+    it(name, async (test) => {
+      const { sandbox, read, expected, newest } = await faultEnv(test);
       const bytes = Buffer.isBuffer(body) ? body : zipOf({ 'export.csv': body });
       sandbox.fault('download', { kind: 'body', body: bytes });
       const r = await read({ max_field_bytes: 1024 * 1024 });
@@ -351,7 +380,8 @@ describe('corrupt data: a TRACE naming survey, line and column; no STATE advance
 });
 
 describe('hostile input', () => {
-  it('rejects path-like and non-numeric ids and non-http base URLs, naming the field', async () => {
+  it('rejects path-like and non-numeric ids and non-http base URLs, naming the field', async (test) => {
+    const { sandbox, config, noLeaks } = await faultEnv(test);
     for (const [extra, field] of [
       [{ site_id: '../1' }, 'site_id'],
       [{ survey_ids: ['1/../../x'] }, 'survey_ids'],
@@ -370,7 +400,8 @@ describe('hostile input', () => {
     expect(sandbox.requests).toHaveLength(0);
   });
 
-  it('rejects oversized and non-JSON input files without echoing them', async () => {
+  it('rejects oversized and non-JSON input files without echoing them', async (test) => {
+    const { config, dir, noLeaks } = await faultEnv(test);
     const big = join(dir, 'big.json');
     writeFileSync(big, `{"x": "${'a'.repeat(11 * 1024 * 1024)}"}`);
     const r1 = await command('read', { config: config(), catalog: big });

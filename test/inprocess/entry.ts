@@ -5,8 +5,8 @@
  * `report` and exit code 1. What is left out is the process shell itself (argv parsing, usage errors,
  * signals, crash guards, a closed stdout); the end-to-end files keep those.
  *
- * Each run starts with `clearSecrets()`: masking state is process-global, and a real run starts with
- * none, so a leak check here is as strict as one on a fresh process.
+ * Each run starts with `clearSecrets()` (unless `overlapping`): masking state is process-global, and a
+ * real run starts with none, so a leak check here is as strict as one on a fresh process.
  *
  * The result has the shape of `runCli`'s, so the helpers of helpers.ts (records, states, errors…) work on it.
  */
@@ -20,6 +20,14 @@ import type { Message, RunResult } from '../helpers.js';
 
 export interface InProcessOptions {
   signal?: AbortSignal;
+  /**
+   * For runs that overlap in time (concurrent tests), which must leave process-global state alone: the
+   * masking state is not cleared first (one run's clear would drop the secrets another run registered;
+   * clear once before the group starts), and process.stdout/stderr are not captured (Airbyte commands
+   * write only to the writer). Each run still registers its own password, cookies, keys and signatures
+   * itself, so a secret can be masked in another run's output only if both registered the same value.
+   */
+  overlapping?: boolean;
 }
 
 /** Runs one command of `entry` with already parsed `args`; resolves like `runCli` (signal is always null). */
@@ -28,7 +36,7 @@ export async function runEntry<M extends { type: string }, A>(
   args: A,
   options: InProcessOptions = {},
 ): Promise<RunResult> {
-  clearSecrets();
+  if (!options.overlapping) clearSecrets();
   const out: string[] = [];
   const err: string[] = [];
   const sink = new Writable({
@@ -45,8 +53,8 @@ export async function runEntry<M extends { type: string }, A>(
       into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
       return true;
     };
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(capture(err));
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(capture(out));
+  const stderr = options.overlapping ? undefined : vi.spyOn(process.stderr, 'write').mockImplementation(capture(err));
+  const stdout = options.overlapping ? undefined : vi.spyOn(process.stdout, 'write').mockImplementation(capture(out));
   const signal = options.signal ?? new AbortController().signal;
   let code: number;
   try {
@@ -61,8 +69,8 @@ export async function runEntry<M extends { type: string }, A>(
     }
     await writer.end();
   } finally {
-    stderr.mockRestore();
-    stdout.mockRestore();
+    stderr?.mockRestore();
+    stdout?.mockRestore();
   }
   const text = out.join('');
   const messages: Message[] = [];
