@@ -14,6 +14,7 @@ import { runEntry } from './inprocess/entry.js';
 import {
   ROOT,
   assertAllValid,
+  expectNoLeaks,
   byType,
   catalog,
   errors,
@@ -48,7 +49,7 @@ afterEach(async () => {
 async function run(command: 'check' | 'discover' | 'read', args: Omit<AirbyteArgs, '_'>): Promise<RunResult> {
   const r = await runEntry(airbyteEntry, { _: [command], ...args });
   assertAllValid(r);
-  expect(r.stdout + r.stderr).not.toContain(sandbox.password);
+  expectNoLeaks(sandbox, r);
   return r;
 }
 

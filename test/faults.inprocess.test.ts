@@ -61,7 +61,7 @@ async function faultEnv(test: TestContext, options: { overlapping?: boolean } = 
         ['222', { header: [...NPS_HEADER], rows: generate(npsRow, 40, Date.UTC(2023, 9, 1, 8, 0, 0), 3600) }],
       ]),
     },
-    { max_attempts: 4, max_retry_wait_seconds: 0.05, request_timeout_seconds: 2 },
+    { max_attempts: 4, max_retry_wait_seconds: 0.01, request_timeout_seconds: 2 },
   );
   const catalogPath = writeJson(env.dir, 'catalog.json', catalog('incremental'));
   const expected = (surveyId: string): Record<string, unknown>[] => {

@@ -154,14 +154,17 @@ export async function standIn(
       if (!s || 'file' in s) throw new Error(`no generated survey ${id}`);
       return s;
     },
-    noLeaks: (r) => {
-      const all = r.stdout + r.stderr;
-      expect(all).not.toContain(sandbox.password);
-      expect(all).not.toContain(JSON.stringify(sandbox.password).slice(1, -1));
-      for (const secret of sandbox.issuedSecrets) expect(all).not.toContain(secret);
-      expect(all).not.toContain(sandbox.accountId);
-    },
+    noLeaks: (r) => expectNoLeaks(sandbox, r),
   };
+}
+
+/** The stand-in's password (raw and JSON-escaped), every cookie, access key and URL signature it issued, and X-Acc appear nowhere in a run's output. */
+export function expectNoLeaks(sandbox: HotjarSandbox, r: RunResult): void {
+  const all = r.stdout + r.stderr;
+  expect(all).not.toContain(sandbox.password);
+  expect(all).not.toContain(JSON.stringify(sandbox.password).slice(1, -1));
+  for (const secret of sandbox.issuedSecrets) expect(all).not.toContain(secret);
+  expect(all).not.toContain(sandbox.accountId);
 }
 
 export function tempDir(): string {

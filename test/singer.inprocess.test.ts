@@ -9,7 +9,7 @@ import { HotjarSandbox } from '../devtools/stand-in/server.js';
 import { sampleSurveys } from '../devtools/stand-in/data.js';
 import { tapEntry } from '../src/singer/cli.js';
 import { runEntry } from './inprocess/entry.js';
-import { expectedRecord, tempDir, writeJson, type RunResult } from './helpers.js';
+import { expectNoLeaks, expectedRecord, tempDir, writeJson, type RunResult } from './helpers.js';
 import { checkSingerOutput, type CheckedOutput } from './singer-checker.js';
 
 vi.mock('node:worker_threads', async (original) => (await import('./inprocess/worker-threads.js')).withBuiltWorkers(await original()));
@@ -34,7 +34,7 @@ afterEach(async () => {
 
 async function tap(args: TapArgs): Promise<RunResult> {
   const r = await runEntry(tapEntry, { config: configPath, ...args });
-  expect(r.stdout + r.stderr).not.toContain(sandbox.password);
+  expectNoLeaks(sandbox, r);
   return r;
 }
 
