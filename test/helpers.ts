@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
@@ -38,7 +38,34 @@ export interface RunOptions {
   bin?: string;
 }
 
-export function runCli(args: string[], options: RunOptions = {}): Promise<RunResult> {
+/**
+ * At most one CLI per core at a time: the end-to-end tests run concurrently, and more child processes
+ * than cores only slow every one of them down (each start is CPU-bound).
+ */
+const MAX_CHILDREN = availableParallelism();
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function slot(): Promise<() => void> {
+  if (running < MAX_CHILDREN) running++;
+  else await new Promise<void>((resolve) => waiting.push(resolve)); // a finishing child hands its slot over
+  return () => {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  };
+}
+
+export async function runCli(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const release = await slot();
+  try {
+    return await spawnCli(args, options);
+  } finally {
+    release();
+  }
+}
+
+function spawnCli(args: string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     // Loopback HTTP needs no extra CA bundle; loading one costs ~100 ms per start on this machine.
     const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
