@@ -26,21 +26,32 @@ export const LOGIN_HELP =
  * missing access_key/ACC is a failed login).
  */
 export class SessionAuthenticator implements Authenticator {
-  private session: Record<string, string> | undefined;
+  /** The login in flight or done, shared by every caller (surveys read side by side log in once). */
+  private session: Promise<Record<string, string>> | undefined;
+  private renewing: Promise<void> | undefined;
 
   constructor(
     private readonly http: Http,
     private readonly options: { baseUrl: string; email: string; password: string },
   ) {}
 
-  async headers(): Promise<Record<string, string>> {
-    this.session ??= await this.login();
+  /** A refused login stays refused for the run: a wrong password is tried once, whoever asks. */
+  headers(): Promise<Record<string, string>> {
+    this.session ??= this.login();
     return this.session;
   }
 
-  async renew(): Promise<void> {
-    this.session = undefined;
-    this.session = await this.login();
+  /** One fresh login, shared by the callers that were refused at the same time. */
+  renew(): Promise<void> {
+    this.renewing ??= (async (): Promise<void> => {
+      try {
+        this.session = this.login();
+        await this.session;
+      } finally {
+        this.renewing = undefined;
+      }
+    })();
+    return this.renewing;
   }
 
   private login(): Promise<Record<string, string>> {
