@@ -8,16 +8,26 @@
 #   5. run spec / check / discover / read / read --state in the container with --network host,
 #      inputs mounted read-only as files of a foreign uid, both the Airbyte way (/airbyte/in)
 #      and the Meltano tap-airbyte way (/tmp/meltano)
+#   6. the way an acceptance suite's containers reach it (no --network host): a user-defined Docker
+#      network; the stand-in runs in a container of the base image (the checkout's .devtools build and
+#      node_modules mounted read-only) with HTTPS, a test CA made at start and the network aliases
+#      hotjar-api and hotjar-storage; integration_tests/sample_config_docker.json
+#      (base_url https://hotjar-api:18443/api) must be what the stand-in says; the connector container
+#      gets the CA mounted read-only and NODE_EXTRA_CA_CERTS, and must pass check and read (the records
+#      of integration_tests/expected_records.jsonl, one STATE per survey); without the CA its check
+#      must fail on the certificate
 #
 # Never passes silently: if Docker is unavailable it prints "DOCKER TEST NOT RUN: ..." and exits 1.
 # Env: IMAGE_TAG (default source-hotjar:test), RUN_TIMEOUT seconds per container run (300),
-#      KEEP_TMP=1 keeps the work dir, DOCKER_BUILD_NETWORK (e.g. host) for docker build.
+#      KEEP_TMP=1 keeps the work dir, DOCKER_BUILD_NETWORK (e.g. host) for docker build,
+#      STANDIN_IMAGE (default node:24-bookworm-slim) runs the stand-in in phase 6.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
 IMAGE_TAG="${IMAGE_TAG:-source-hotjar:test}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-300}"
+STANDIN_IMAGE="${STANDIN_IMAGE:-node:24-bookworm-slim}"
 FOREIGN_UID=4242
 
 PASSED=0
@@ -52,6 +62,7 @@ cleanup() {
   fi
   if [[ $DOCKER_OK == 1 ]]; then
     docker ps -aq --filter "label=$RUN_LABEL" | xargs -r docker rm -f >/dev/null 2>&1
+    docker network ls -q --filter "label=$RUN_LABEL" | xargs -r docker network rm >/dev/null 2>&1
   fi
   if [[ -n "$WORK" && -d "$WORK" ]]; then
     if [[ "${KEEP_TMP:-0}" == 1 || $rc -ne 0 ]]; then
@@ -261,16 +272,51 @@ switch (kind) {
     console.log(`${r} RECORD (< ${first}), ${s} STATE`);
     break;
   }
+  case 'check-refused': { // check must fail on the stand-in's certificate (no CA given)
+    const s = of('CONNECTION_STATUS');
+    const cs = s[0] && s[0].connectionStatus;
+    if (s.length !== 1 || cs.status !== 'FAILED' || !/TLS certificate could not be verified/.test(cs.message || '')) {
+      die(`want CONNECTION_STATUS FAILED on the TLS certificate, got ${JSON.stringify(s.map((m) => m.connectionStatus))}`);
+    }
+    console.log(`CONNECTION_STATUS FAILED: ${cs.message.slice(0, 90)}...`);
+    break;
+  }
+  case 'read-expected': { // the records of expected_records.jsonl in order, one STATE after each survey
+    const expected = fs.readFileSync(extra, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const recs = of('RECORD').map((m) => m.record);
+    const got = recs.map((r) => JSON.stringify({ stream: r.stream, data: r.data }));
+    const want = expected.map((r) => JSON.stringify({ stream: r.stream, data: r.data }));
+    if (got.length !== want.length) die(`${got.length} RECORD, want ${want.length} (${extra})`);
+    const diff = got.findIndex((g, i) => g !== want[i]);
+    if (diff >= 0) die(`RECORD ${diff + 1} differs from ${extra}: ${got[diff].slice(0, 160)} vs ${want[diff].slice(0, 160)}`);
+    const surveys = [...new Set(recs.map((r) => r.data.survey_id))];
+    // walk the stream: every STATE closes one survey, whose records all came just before it
+    let since = [], seen = [], problems = [];
+    for (const m of msgs) {
+      if (m.type === 'RECORD') since.push(m.record.data.survey_id);
+      if (m.type !== 'STATE') continue;
+      const keys = Object.keys((m.state.stream && m.state.stream.stream_state && m.state.stream.stream_state.surveys) || {});
+      const added = keys.filter((k) => !seen.includes(k));
+      if (added.length !== 1 || since.some((id) => id !== added[0])) problems.push(`STATE adding ${JSON.stringify(added)} after records of ${JSON.stringify([...new Set(since)])}`);
+      if (m.sourceStats && m.sourceStats.recordCount !== since.length) problems.push(`STATE recordCount ${m.sourceStats.recordCount} != ${since.length}`);
+      seen = keys; since = [];
+    }
+    if (since.length) problems.push(`${since.length} RECORD after the last STATE`);
+    if (JSON.stringify([...seen].sort()) !== JSON.stringify([...surveys].sort())) problems.push(`final state covers ${JSON.stringify(seen)}, records come from ${JSON.stringify(surveys)}`);
+    if (problems.length) die(problems.join('; '));
+    console.log(`${got.length} RECORD = ${extra.replace(/.*\//, '')}, surveys ${surveys.join('+')}, ${of('STATE').length} STATE (one per survey)`);
+    break;
+  }
   default: die(`unknown kind ${kind}`);
 }
 EOF
 
-# connector MODE NAME KIND EXTRA -- ARGS...: run the image, check exit code and output
-connector() {
-  local mount="$1" name="$2" kind="$3" extra="$4"; shift 5
+# assert_run NAME KIND EXTRA -- DOCKER-RUN-ARGS...: run a container, check exit code and output
+assert_run() {
+  local name="$1" kind="$2" extra="$3"; shift 4
   local out="$WORK/out/$name.jsonl" err="$WORK/out/$name.err" res rc=0
   local t0=$SECONDS
-  drun --network host -v "$IN:$mount:ro" "$IMAGE_TAG" "$@" >"$out" 2>"$err" || rc=$?
+  drun "$@" >"$out" 2>"$err" || rc=$?
   if [[ $rc != 0 ]]; then
     fail "$name: exit $rc ($*) stderr: $(tail -n 5 "$err" | tr '\n' ' ')"
     return 1
@@ -282,6 +328,12 @@ connector() {
     fail "$name: $res"
     return 1
   fi
+}
+
+# connector MOUNT NAME KIND EXTRA -- ARGS...: run the image on the host network, inputs at MOUNT
+connector() {
+  local mount="$1" name="$2" kind="$3" extra="$4"; shift 5
+  assert_run "$name" "$kind" "$extra" -- --network host -v "$IN:$mount:ro" "$IMAGE_TAG" "$@"
 }
 
 run_suite() { # $1 = label, $2 = mount point of the inputs in the container
@@ -303,6 +355,68 @@ run_suite() { # $1 = label, $2 = mount point of the inputs in the container
 LAST_RESULT=""
 run_suite airbyte /airbyte/in
 run_suite meltano /tmp/meltano
+
+# ---------------------------------------------------------------- 6. stand-in and connector on a Docker network
+phase "docker network"
+# What an acceptance suite's containers see: no host network, the stand-in reached by network aliases
+# over HTTPS, its test CA trusted through NODE_EXTRA_CA_CERTS. README "Docker" gives the same commands.
+NET="source-hotjar-net-$$"
+NOUT="$WORK/net-out"   # written by the stand-in container: config.json, hotjar-test-ca.pem
+NIN="$WORK/net-in"     # the connector's inputs: sample_config_docker.json, the catalog
+NCA="$WORK/net-ca"     # the CA, mounted on its own
+mkdir -p "$NOUT" "$NIN" "$NCA"
+net_phase() {
+  local sid ready=0 res
+  if ! docker network create --label "$RUN_LABEL" "$NET" >/dev/null; then fail "docker network create $NET"; return 1; fi
+  docker image inspect "$STANDIN_IMAGE" >/dev/null 2>&1 || { fail "stand-in image $STANDIN_IMAGE missing"; return 1; }
+  if ! sid=$(docker run -d --label "$RUN_LABEL" --name "source-hotjar-standin-$$" \
+      --network "$NET" --network-alias hotjar-api --network-alias hotjar-storage \
+      --user "$(id -u):$(id -g)" \
+      -v "$ROOT/.devtools:/standin/.devtools:ro" -v "$ROOT/node_modules:/standin/node_modules:ro" \
+      -v "$ROOT/package.json:/standin/package.json:ro" -v "$NOUT:/out" \
+      "$STANDIN_IMAGE" node /standin/.devtools/devtools/sandbox.js \
+      --host 0.0.0.0 --port 18443 --tls --api-name hotjar-api --storage-name hotjar-storage --storage-port 18444 \
+      --ca-out /out/hotjar-test-ca.pem --config-out /out/config.json 2>"$WORK/standin-run.err"); then
+    fail "docker run stand-in: $(tail -n 3 "$WORK/standin-run.err" | tr '\n' ' ')"
+    return 1
+  fi
+  for _ in $(seq 1 600); do
+    if [[ -s "$NOUT/config.json" ]] && node -e 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))' "$NOUT/config.json" 2>/dev/null; then ready=1; break; fi
+    [[ "$(docker inspect -f '{{.State.Running}}' "$sid" 2>/dev/null)" == true ]] || break
+    sleep 0.1
+  done
+  if [[ $ready != 1 ]]; then
+    docker logs "$sid" 2>&1 | tail -n 20 >&2
+    fail "stand-in container did not write config.json within 60s"
+    return 1
+  fi
+  local ip; ip=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" "$sid")
+  pass "stand-in container on network $NET ($ip, aliases hotjar-api, hotjar-storage; no published ports): $(docker logs "$sid" 2>&1 | head -n 1)"
+  if res=$(node -e '
+      const fs = require("fs");
+      const [a, b] = process.argv.slice(1).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
+      if (JSON.stringify(a) !== JSON.stringify(b)) { console.log(`differs: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`); process.exit(1); }
+      console.log(`base_url ${a.base_url}`);' "$NOUT/config.json" "$ROOT/integration_tests/sample_config_docker.json" 2>&1); then
+    pass "integration_tests/sample_config_docker.json is the stand-in's config ($res)"
+  else
+    fail "integration_tests/sample_config_docker.json vs the stand-in's config: $res"
+  fi
+  if ! grep -q 'BEGIN CERTIFICATE' "$NOUT/hotjar-test-ca.pem" 2>/dev/null; then fail "no CA certificate in $NOUT/hotjar-test-ca.pem"; return 1; fi
+  cp "$ROOT/integration_tests/sample_config_docker.json" "$NIN/config.json"
+  cp "$ROOT/integration_tests/configured_catalog.json" "$NIN/catalog.json"
+  cp "$NOUT/hotjar-test-ca.pem" "$NCA/hotjar-test-ca.pem"
+  chmod 0755 "$NIN" "$NCA"; chmod 0644 "$NIN"/*.json "$NCA"/*.pem
+  if [[ "$(id -u)" == 0 ]]; then chown -R "$FOREIGN_UID:$FOREIGN_UID" "$NIN" "$NCA"; fi
+
+  local on_net=(--network "$NET" -v "$NIN:/airbyte/in:ro")
+  local with_ca=(-v "$NCA:/airbyte/ca:ro" -e NODE_EXTRA_CA_CERTS=/airbyte/ca/hotjar-test-ca.pem)
+  assert_run network-check check "" -- "${on_net[@]}" "${with_ca[@]}" "$IMAGE_TAG" check --config /airbyte/in/config.json || true
+  assert_run network-read read-expected "$ROOT/integration_tests/expected_records.jsonl" -- "${on_net[@]}" "${with_ca[@]}" \
+    "$IMAGE_TAG" read --config /airbyte/in/config.json --catalog /airbyte/in/catalog.json || true
+  assert_run network-check-without-ca check-refused "" -- "${on_net[@]}" "$IMAGE_TAG" check --config /airbyte/in/config.json || true
+  [[ "$(docker inspect -f '{{.State.Running}}' "$sid")" == true ]] || fail "stand-in container stopped during the runs: $(docker logs "$sid" 2>&1 | tail -n 3 | tr '\n' ' ')"
+}
+net_phase || true
 
 phase ""
 say "phases: $(IFS=,; echo "${TIMES[*]}" | sed "s/,/, /g")"

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordFraming } from '../src/airbyte/messages.js';
 import { CsvLayoutScanner, csvParseOptions } from '../src/core/csv.js';
 import { DataError } from '../src/core/errors.js';
-import type { SurveyPass, SurveySource } from '../src/hotjar/source.js';
+import type { SurveyInfo, SurveyPass, SurveySource } from '../src/hotjar/source.js';
 import { BlockPool } from '../src/streams/block-pool.js';
 import { readStreams, type ReadPlan, type StreamSink } from '../src/streams/driver.js';
 import { EMPTY_STATE, type StreamState } from '../src/streams/state.js';
@@ -73,6 +73,9 @@ class FileSource implements SurveySource {
   ) {}
   async verify(): Promise<void> {}
   async columns(): Promise<string[]> {
+    return [];
+  }
+  async listSurveys(): Promise<SurveyInfo[]> {
     return [];
   }
   async close(): Promise<void> {}
@@ -302,5 +305,5 @@ describe('CsvLayoutScanner', () => {
 });
 
 function parseSync(bytes: Buffer): string[][] {
-  return parseAll(bytes, csvParseOptions(MAX)) as string[][];
+  return parseAll(bytes, csvParseOptions(MAX));
 }

@@ -4,11 +4,12 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { expect } from 'vitest';
+import { expect, type TestContext } from 'vitest';
+import { HotjarSandbox, type SandboxOptions } from '../devtools/stand-in/server.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -37,11 +38,40 @@ export interface RunOptions {
   bin?: string;
 }
 
-export function runCli(args: string[], options: RunOptions = {}): Promise<RunResult> {
+/**
+ * At most one CLI per core at a time: the end-to-end tests run concurrently, and more child processes
+ * than cores only slow every one of them down (each start is CPU-bound).
+ */
+const MAX_CHILDREN = availableParallelism();
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function slot(): Promise<() => void> {
+  if (running < MAX_CHILDREN) running++;
+  else await new Promise<void>((resolve) => waiting.push(resolve)); // a finishing child hands its slot over
+  return () => {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  };
+}
+
+export async function runCli(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const release = await slot();
+  try {
+    return await spawnCli(args, options);
+  } finally {
+    release();
+  }
+}
+
+function spawnCli(args: string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     // Loopback HTTP needs no extra CA bundle; loading one costs ~100 ms per start on this machine.
-    const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+    // A test that needs one (the HTTPS stand-in's CA) passes it in options.env.
+    const env: NodeJS.ProcessEnv = { ...process.env };
     delete env['NODE_EXTRA_CA_CERTS'];
+    Object.assign(env, options.env);
     const child = spawn(process.execPath, [options.bin ?? CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -72,7 +102,7 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<RunRes
   });
 }
 
-let validator: ((m: unknown) => boolean) & { errors?: unknown } | undefined;
+let validator: (((m: unknown) => boolean) & { errors?: unknown }) | undefined;
 
 /** Validates one message against the official protocol schema and checks the payload matching `type`. */
 export function assertValidMessage(message: Message): void {
@@ -113,6 +143,61 @@ export function assertAllValid(result: RunResult): void {
   for (const m of result.messages) assertValidMessage(m);
 }
 
+/** A test's own Hotjar stand-in, its temp folder and config file, and its leak check. */
+export interface StandIn {
+  sandbox: HotjarSandbox;
+  dir: string;
+  /** A config file for this stand-in (the defaults given to `standIn`, then `extra`). */
+  config: (extra?: Record<string, unknown>) => string;
+  /** `config()`, written once. */
+  configPath: string;
+  /** A generated survey of the stand-in (header and rows, newest first). */
+  survey: (id: string) => { header: string[]; rows: string[][] };
+  /** The password (raw and JSON-escaped), every cookie, access key and URL signature the stand-in issued, and X-Acc, appear nowhere. */
+  noLeaks: (r: RunResult) => void;
+}
+
+/**
+ * Starts a stand-in owned by the running test: stopped when the test ends, so tests need no shared
+ * state and may run concurrently (`describe.concurrent`). Pass the test's own context: the global
+ * `onTestFinished` cannot tell concurrent tests apart, and would stop the stand-in when another test ends.
+ */
+export async function standIn(
+  test: Pick<TestContext, 'onTestFinished'>,
+  options: SandboxOptions,
+  configDefaults: Record<string, unknown> = {},
+): Promise<StandIn> {
+  const sandbox = await new HotjarSandbox(options).start();
+  test.onTestFinished(() => sandbox.stop());
+  const dir = tempDir();
+  let n = 0;
+  // One survey at a time unless a test says otherwise (max_concurrent_surveys): tests compare several
+  // surveys' records in order, and the stand-in serves queued faults to requests in arrival order.
+  const config = (extra: Record<string, unknown> = {}): string =>
+    writeJson(dir, `config-${++n}.json`, sandbox.config({ max_concurrent_surveys: 1, ...configDefaults, ...extra }));
+  return {
+    sandbox,
+    dir,
+    config,
+    configPath: config(),
+    survey: (id) => {
+      const s = sandbox.surveys.get(id);
+      if (!s || 'file' in s) throw new Error(`no generated survey ${id}`);
+      return s;
+    },
+    noLeaks: (r) => expectNoLeaks(sandbox, r),
+  };
+}
+
+/** The stand-in's password (raw and JSON-escaped), every cookie, access key and URL signature it issued, and X-Acc appear nowhere in a run's output. */
+export function expectNoLeaks(sandbox: HotjarSandbox, r: RunResult): void {
+  const all = r.stdout + r.stderr;
+  expect(all).not.toContain(sandbox.password);
+  expect(all).not.toContain(JSON.stringify(sandbox.password).slice(1, -1));
+  for (const secret of sandbox.issuedSecrets) expect(all).not.toContain(secret);
+  expect(all).not.toContain(sandbox.accountId);
+}
+
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'source-hotjar-test-'));
 }
@@ -123,15 +208,14 @@ export function writeJson(dir: string, name: string, value: unknown): string {
   return path;
 }
 
-export function catalog(syncMode: 'incremental' | 'full_refresh' = 'incremental', name = 'survey_responses'): unknown {
+/** A configured catalog selecting the named stream(s). */
+export function catalog(syncMode: 'incremental' | 'full_refresh' = 'incremental', names: string | string[] = 'survey_responses'): unknown {
   return {
-    streams: [
-      {
-        stream: { name, json_schema: {}, supported_sync_modes: ['full_refresh', 'incremental'] },
-        sync_mode: syncMode,
-        destination_sync_mode: 'append',
-      },
-    ],
+    streams: (Array.isArray(names) ? names : [names]).map((name) => ({
+      stream: { name, json_schema: {}, supported_sync_modes: ['full_refresh', 'incremental'] },
+      sync_mode: syncMode,
+      destination_sync_mode: 'append',
+    })),
   };
 }
 
@@ -139,6 +223,14 @@ export const byType = (result: RunResult, type: string): Message[] => result.mes
 
 export function records(result: RunResult): Record<string, unknown>[] {
   return byType(result, 'RECORD').map((m) => (m['record'] as { data: Record<string, unknown> }).data);
+}
+
+/** The records of one stream. */
+export function recordsOf(result: RunResult, stream: string): Record<string, unknown>[] {
+  return byType(result, 'RECORD')
+    .map((m) => m['record'] as { stream: string; data: Record<string, unknown> })
+    .filter((r) => r.stream === stream)
+    .map((r) => r.data);
 }
 
 export function states(result: RunResult): Record<string, unknown>[] {
@@ -160,8 +252,12 @@ export function errors(result: RunResult): { message: string; failure_type: stri
   return traces(result, 'ERROR').map((t) => t['error'] as { message: string; failure_type: string });
 }
 
+/** The lifecycle statuses (STARTED, RUNNING, COMPLETE/INCOMPLETE), without the RUNNING signals that carry a reason (rate limited). */
 export function statuses(result: RunResult): string[] {
-  return traces(result, 'STREAM_STATUS').map((t) => (t['stream_status'] as { status: string }).status);
+  return traces(result, 'STREAM_STATUS')
+    .map((t) => t['stream_status'] as { status: string; reasons?: unknown[] })
+    .filter((s) => s.reasons === undefined)
+    .map((s) => s.status);
 }
 
 /** Expected record data for a stand-in row: the Airbyte mapping, written independently of the connector. */
@@ -176,4 +272,35 @@ export function expectedRecord(header: string[], row: string[], siteId: string, 
   data['site_id'] = siteId;
   data['survey_id'] = surveyId;
   return data;
+}
+
+const FIXED_COLUMNS = ['Number', 'User', 'Date Submitted', 'Country', 'Source URL', 'Device', 'Browser', 'OS', 'Hotjar User ID'];
+
+/**
+ * Expected survey_answers records for a stand-in row, written independently of the connector: one per
+ * non-empty answer column (every column but the fixed ones and the `Tags for:` ones), with its position
+ * among the answer columns and its `Tags for:` cell (null when empty). Assumes unique header texts.
+ */
+export function expectedAnswers(header: string[], row: string[], siteId: string, surveyId: string): Record<string, unknown>[] {
+  const answerColumns = header
+    .map((question, index) => ({ question, index }))
+    .filter((c) => !FIXED_COLUMNS.includes(c.question) && !c.question.startsWith('Tags for: '));
+  return answerColumns.flatMap(({ question, index }, position) => {
+    const answer = row[index]!;
+    if (answer === '') return [];
+    const tagsAt = header.indexOf(`Tags for: ${question}`);
+    const tags = tagsAt >= 0 && row[tagsAt] !== '' ? row[tagsAt] : null;
+    return [
+      {
+        site_id: siteId,
+        survey_id: surveyId,
+        Number: Number(row[0]),
+        'Date Submitted': row[2]!.replace(' ', 'T'),
+        question,
+        position,
+        answer,
+        tags,
+      },
+    ];
+  });
 }

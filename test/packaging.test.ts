@@ -711,7 +711,8 @@ describe('Meltano: meltano/tap-hotjar.yml and --about', () => {
     expect(md.startsWith('# `tap-hotjar`\n\n')).toBe(true);
     expect(md).toContain('## Capabilities\n\n- `catalog`\n- `discover`\n- `state`\n- `about`\n\n## Settings\n\n');
     expect(md).toContain('| max_attempts | False | 5 | ');
-    expect(md).toContain('| email | True | None | ');
+    expect(md).toContain('| site_id | True | None | ');
+    expect(md).toContain('| email | False | None | '); // optional since credentials (issue 10)
     expect(md.endsWith('`tap-hotjar --about`\n')).toBe(true);
     expect(formatAbout({ ...ABOUT, description: 'é' }, 'json', '1')).toContain('"description": "\\u00e9"');
   });

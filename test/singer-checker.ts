@@ -126,7 +126,7 @@ export function checkSingerOutput(stdout: string): CheckedOutput {
         throw new Error(`${at}: SCHEMA of ${stream}: "bookmark_properties" must be an array of names`);
       }
       const props = isObj(schema['properties']) ? schema['properties'] : {};
-      for (const k of [...(keys as string[]), ...((bookmarks as string[] | undefined) ?? [])]) {
+      for (const k of [...(keys), ...((bookmarks) ?? [])]) {
         if (!(k in props)) throw new Error(`${at}: SCHEMA of ${stream}: "${k}" is a key or bookmark property but not in the schema's properties`);
       }
       let validate: ValidateFunction;

@@ -363,7 +363,7 @@ function topNumber(csvPath: string): number {
   const head = Buffer.alloc(256 * 1024);
   const n = readSync(fd, head, 0, head.length, 0);
   closeSync(fd);
-  const records = parseCsv(head.subarray(0, n), { bom: true, to: 2 }) as string[][];
+  const records: string[][] = parseCsv(head.subarray(0, n), { bom: true, to: 2 });
   const number = Number(records[1]?.[records[0]?.indexOf('Number') ?? -1]);
   if (!Number.isSafeInteger(number)) throw new Error(`no Number in the first response of ${csvPath}`);
   return number;

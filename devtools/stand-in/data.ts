@@ -9,7 +9,14 @@ export interface SurveyData {
   header: string[];
   /** Newest first, like Hotjar's export (Number descending). */
   rows: string[][];
+  /** The survey's name (the survey lists give it; the export does not). */
+  name?: string;
+  /** Header columns that are user attributes, not questions (default: those in ATTRIBUTE_COLUMNS). */
+  attributes?: string[];
 }
+
+/** The user-attribute columns of the sample data (Identify API); the official stand-in needs to know them. */
+export const ATTRIBUTE_COLUMNS: readonly string[] = ['User ID'];
 
 const COUNTRIES = ['United Kingdom', 'Germany', "Côte d'Ivoire", '日本', 'France'];
 const DEVICES = ['desktop', 'mobile', 'tablet'];
@@ -124,7 +131,7 @@ export const SAMPLE_SURVEYS = { checkout: '111', nps: '222' } as const;
 
 export function sampleSurveys(): Map<string, SurveyData> {
   return new Map([
-    [SAMPLE_SURVEYS.checkout, { header: [...CHECKOUT_HEADER], rows: generate(checkoutRow, 12) }],
-    [SAMPLE_SURVEYS.nps, { header: [...NPS_HEADER], rows: generate(npsRow, 9, Date.UTC(2023, 9, 1, 8, 0, 0), 3600) }],
+    [SAMPLE_SURVEYS.checkout, { header: [...CHECKOUT_HEADER], rows: generate(checkoutRow, 12), name: 'Checkout feedback' }],
+    [SAMPLE_SURVEYS.nps, { header: [...NPS_HEADER], rows: generate(npsRow, 9, Date.UTC(2023, 9, 1, 8, 0, 0), 3600), name: 'NPS «Shop, Inc.»' }],
   ]);
 }

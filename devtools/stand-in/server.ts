@@ -8,20 +8,26 @@
  *   needs the session cookie AND X-Acc equal to ACC (else 401); unknown site or survey → 404; a query
  *   other than the documented one → 400. Answer: {"download_url": <pre-signed URL on the storage host>},
  *   after `exportDelayMs` (default 0) as Hotjar takes time to build the file.
+ * - GET {api}/v1/sites/{site}/surveys (the internal survey list; its real shape is unknown) needs the
+ *   session like the export; it answers {"surveys": [{"id": <number>, "name", "type", "status", …}]}, or
+ *   with `surveyListShape` a bare list, or something the connector cannot read ("odd").
  * - The storage host is a different loopback address (127.0.0.2 by default). It serves a ZIP holding one
  *   CSV (every field quoted, LF), built from the survey as it was at export time. It rejects nothing,
  *   but records whether Hotjar credentials reached it.
  * Faults can be queued per endpoint (see Fault) for the reliability tests.
+ * With `tls` both servers speak HTTPS (see tls.ts for a test PKI); `publicHost`/`downloadPublicHost` are the
+ * names the URLs carry when the servers listen on a wildcard address (e.g. Docker network aliases).
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { zipSync, strToU8 } from 'fflate';
 import { toCsv } from './csv.js';
 import type { SurveyData } from './data.js';
 
-export type Endpoint = 'login' | 'export' | 'download';
+export type Endpoint = 'login' | 'export' | 'download' | 'surveys';
 
 export type Fault =
   | { kind: 'status'; status: number; retryAfter?: string; body?: string }
@@ -31,12 +37,22 @@ export type Fault =
   | { kind: 'no-download-url' } // export: {} without download_url
   | { kind: 'not-json' } // export: HTML instead of JSON
   | { kind: 'redirect'; location: string } // any: 302 to location
-  | { kind: 'reset-after'; bytes: number } // download: send part of the body, then reset
+  | { kind: 'reset-after'; bytes: number } // any: send part of the body (with its full length), then reset
   | { kind: 'truncate-after'; bytes: number } // download: send part of the body without length, then end cleanly
   | { kind: 'hang-after'; bytes: number } // download: send part of the body, then stall
   | { kind: 'corrupt' } // download: flip bytes in the middle of the archive
   | { kind: 'body'; body: Buffer } // download: serve these bytes instead
-  | { kind: 'echo-query' }; // download: 403 whose body quotes the URL's query values, as S3 errors do
+  | { kind: 'echo-query' } // download: 403 whose body quotes the URL's query values, as S3 errors do
+  | { kind: 'drip'; intervalMs: number } // any: the headers at once, then the body one byte every intervalMs
+  | { kind: 'chunked-cut'; bytes: number } // download: chunked body, part of it, then the connection closes without the last chunk
+  | { kind: 'close-delimited'; bytes?: number } // download: no length, no chunking; the body (or its first bytes) ends when the connection closes
+  /**
+   * any: answers `status` with a JSON body whose message quotes the password (login: the one received;
+   * else the stand-in's) raw, with its whitespace collapsed and URL-encoded in lower case, after `pad`
+   * characters of text (so that a cut at a message's length limit can fall inside it). With `html`, the
+   * same text as an HTML page instead of JSON.
+   */
+  | { kind: 'echo-password'; status: number; pad?: number; html?: boolean };
 
 export interface SandboxOptions {
   email?: string;
@@ -52,7 +68,18 @@ export interface SandboxOptions {
   /** How long each export takes to build before it is answered (Hotjar builds the file first), in ms. */
   exportDelayMs?: number;
   loginFailureShape?: 'status-401' | 'success-false';
+  /** Serve the API and the storage host over HTTPS with this certificate (PEM) and key. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Host name in apiUrl (default: host), e.g. a network alias when host is 0.0.0.0. */
+  publicHost?: string;
+  /** Host name in download URLs (default: downloadHost). */
+  downloadPublicHost?: string;
+  /** Port of the storage host (default 0: any free port). */
+  downloadPort?: number;
+  surveyListShape?: SurveyListShape;
 }
+
+export type SurveyListShape = 'object' | 'list' | 'odd';
 
 export interface RequestLog {
   endpoint: Endpoint | 'unknown';
@@ -77,10 +104,11 @@ export class HotjarSandbox {
   readonly requests: RequestLog[] = [];
   /** Every secret the stand-in handed out (session cookies, access keys, URL signatures), for leak checks. */
   readonly issuedSecrets: string[] = [];
-  readonly faults: Record<Endpoint, Fault[]> = { login: [], export: [], download: [] };
+  readonly faults: Record<Endpoint, Fault[]> = { login: [], export: [], download: [], surveys: [] };
   plainCsv: boolean;
   /** See SandboxOptions.exportDelayMs; may be changed between runs. */
   exportDelayMs: number;
+  surveyListShape: SurveyListShape;
   loginFailureShape: 'status-401' | 'success-false';
   private sessions = new Set<string>();
   private snapshots = new Map<string, Snapshot>();
@@ -90,31 +118,40 @@ export class HotjarSandbox {
   private readonly host: string;
   private readonly downloadHost: string;
   private readonly port: number;
+  private readonly tls: SandboxOptions['tls'];
+  private readonly publicHost: string;
+  private readonly downloadPublicHost: string;
+  private readonly downloadPort: number;
 
   constructor(options: SandboxOptions = {}) {
     this.email = options.email ?? 'analyst@example.com';
     this.password = options.password ?? 'correct horse battery staple';
     this.accountId = options.accountId ?? '7654321';
     this.siteId = options.siteId ?? '1234567';
-    this.surveys = options.surveys ?? new Map();
+    this.surveys = options.surveys ?? new Map<string, SurveyData | { file: string }>();
     this.host = options.host ?? '127.0.0.1';
     this.downloadHost = options.downloadHost ?? (this.host === '127.0.0.1' ? '127.0.0.2' : this.host);
     this.port = options.port ?? 0;
     this.plainCsv = options.plainCsv ?? false;
     this.exportDelayMs = options.exportDelayMs ?? 0;
     this.loginFailureShape = options.loginFailureShape ?? 'status-401';
+    this.tls = options.tls;
+    this.publicHost = options.publicHost ?? this.host;
+    this.downloadPublicHost = options.downloadPublicHost ?? this.downloadHost;
+    this.downloadPort = options.downloadPort ?? 0;
+    this.surveyListShape = options.surveyListShape ?? 'object';
   }
 
   get apiUrl(): string {
     const a = this.apiServer?.address() as AddressInfo | null;
     if (!a) throw new Error('sandbox not started');
-    return `http://${this.host}:${a.port}/api`;
+    return `${this.tls ? 'https' : 'http'}://${this.publicHost}:${a.port}/api`;
   }
 
   get downloadOrigin(): string {
     const a = this.downloadServer?.address() as AddressInfo | null;
     if (!a) throw new Error('sandbox not started');
-    return `http://${this.downloadHost}:${a.port}`;
+    return `${this.tls ? 'https' : 'http'}://${this.downloadPublicHost}:${a.port}`;
   }
 
   /** A connector config for this stand-in. */
@@ -130,14 +167,14 @@ export class HotjarSandbox {
   }
 
   async start(): Promise<this> {
-    this.apiServer = await listen((req, res) => this.handleApi(req, res), this.host, this.port, this.sockets);
-    this.downloadServer = await listen((req, res) => this.handleDownload(req, res), this.downloadHost, 0, this.sockets);
+    this.apiServer = await listen((req, res) => this.handleApi(req, res), this.host, this.port, this.sockets, this.tls);
+    this.downloadServer = await listen((req, res) => this.handleDownload(req, res), this.downloadHost, this.downloadPort, this.sockets, this.tls);
     return this;
   }
 
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy();
-    await Promise.all([this.apiServer, this.downloadServer].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : undefined)));
+    await Promise.all([this.apiServer, this.downloadServer].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : Promise.resolve())));
   }
 
   /** Queue faults: each request to `endpoint` takes the next one. */
@@ -170,15 +207,46 @@ export class HotjarSandbox {
     const path = url.pathname;
     const isLogin = req.method === 'POST' && path === '/api/v2/users';
     const exportMatch = /^\/api\/ask\/v3\/sites\/([^/]+)\/polls\/([^/]+)\/responses\/export$/.exec(path);
-    const endpoint: Endpoint | 'unknown' = isLogin ? 'login' : exportMatch && req.method === 'GET' ? 'export' : 'unknown';
+    const listMatch = /^\/api\/v1\/sites\/([^/]+)\/surveys$/.exec(path);
+    const endpoint: Endpoint | 'unknown' = isLogin
+      ? 'login'
+      : exportMatch && req.method === 'GET'
+        ? 'export'
+        : listMatch && req.method === 'GET'
+          ? 'surveys'
+          : 'unknown';
     this.requests.push({ endpoint, method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     const body = await readBody(req);
     if (endpoint === 'unknown') return json(res, 404, { error: 'not_found' });
     const fault = this.nextFault(endpoint);
     if (fault && applyCommonFault(fault, req, res)) return;
+    if (fault?.kind === 'echo-password') return echoPassword(res, fault, isLogin ? receivedPassword(body) ?? this.password : this.password);
+    if (fault) shapeBody(fault, req, res);
     if (isLogin) return this.login(body, res);
+    if (listMatch) return this.surveyList(req, res, listMatch[1]!);
     if (this.exportDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.exportDelayMs));
     return this.export(req, res, exportMatch![1]!, exportMatch![2]!, url, fault);
+  }
+
+  private authenticated(req: IncomingMessage): boolean {
+    const cookies = parseCookies(req.headers.cookie);
+    const session = cookies['_hjSessionToken'];
+    return Boolean(session && this.sessions.has(session) && cookies['ACC'] === this.accountId && req.headers['x-acc'] === this.accountId);
+  }
+
+  private surveyList(req: IncomingMessage, res: ServerResponse, site: string): void {
+    if (!this.authenticated(req)) return json(res, 401, { error: 'not_authenticated' });
+    if (site !== this.siteId) return json(res, 404, { error: 'not_found' });
+    const entries = [...this.surveys.entries()].map(([id, survey]) => ({
+      id: Number(id),
+      name: 'file' in survey ? `Survey ${id}` : (survey.name ?? `Survey ${id}`),
+      type: 'POPOVER',
+      status: 'ACTIVE',
+      created: 1695800000,
+    }));
+    if (this.surveyListShape === 'list') return json(res, 200, entries);
+    if (this.surveyListShape === 'odd') return json(res, 200, { data: { items: entries }, count: entries.length });
+    return json(res, 200, { surveys: entries, total: entries.length });
   }
 
   private login(body: string, res: ServerResponse): void {
@@ -265,6 +333,7 @@ export class HotjarSandbox {
       res.writeHead(403, { 'content-type': 'application/xml' });
       return void res.end(`<Error><Code>SignatureDoesNotMatch</Code><SignatureProvided>${values.at(-1) ?? ''}</SignatureProvided></Error>`);
     }
+    if (fault?.kind === 'echo-password') return echoPassword(res, fault, this.password);
     const token = /^\/exports\/([0-9a-f]+)\//.exec(new URL(req.url ?? '/', 'http://x').pathname)?.[1];
     const snapshot = token ? this.snapshots.get(token) : undefined;
     if (!snapshot) {
@@ -295,9 +364,72 @@ export class HotjarSandbox {
       res.writeHead(200, { 'content-type': type, connection: 'close' });
       return void res.end(body.subarray(0, fault.bytes));
     }
+    if (fault?.kind === 'chunked-cut') {
+      res.writeHead(200, { 'content-type': type, connection: 'close', 'transfer-encoding': 'chunked' });
+      res.write(body.subarray(0, fault.bytes));
+      setTimeout(() => req.socket.end(), 20);
+      return;
+    }
+    if (fault?.kind === 'close-delimited') {
+      // Written by hand: Node's server would add a length or chunked encoding.
+      req.socket.write(`HTTP/1.1 200 OK\r\ncontent-type: ${type}\r\nconnection: close\r\n\r\n`);
+      req.socket.end(body.subarray(0, fault.bytes ?? body.length));
+      return;
+    }
+    if (fault?.kind === 'drip') shapeBody(fault, req, res);
     res.writeHead(200, { 'content-type': type, 'content-length': body.length });
     res.end(body);
   }
+}
+
+/** The password in a login request body, if it has one. */
+function receivedPassword(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { password?: unknown };
+    return typeof parsed.password === 'string' ? parsed.password : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An error answer quoting a password in the forms servers print it in (see the echo-password fault). */
+function echoPassword(res: ServerResponse, fault: { status: number; pad?: number; html?: boolean }, password: string): void {
+  const lowerHex = encodeURIComponent(password).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
+  const message =
+    `${'x'.repeat(fault.pad ?? 0)}Invalid password ${password} for this account` +
+    ` (as a form: password=${lowerHex}; collapsed: ${password.replace(/\s+/g, ' ')})`;
+  if (!fault.html) return json(res, fault.status, { success: false, message });
+  res.writeHead(fault.status, { 'content-type': 'text/html' });
+  res.end(`<html><body>${message}</body></html>`);
+}
+
+/**
+ * Faults on how an answer's body travels (any endpoint): the handler writes its answer as usual, and
+ * `res.end` sends the body one byte at a time (drip) or only its first bytes before a reset.
+ */
+function shapeBody(fault: Fault, req: IncomingMessage, res: ServerResponse): void {
+  if (fault.kind !== 'drip' && fault.kind !== 'reset-after') return;
+  const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
+  res.end = ((chunk?: unknown) => {
+    const body = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.alloc(0);
+    if (fault.kind === 'reset-after') {
+      res.write(body.subarray(0, fault.bytes));
+      setTimeout(() => req.socket.destroy(), 20);
+      return res;
+    }
+    let at = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed || at >= body.length) {
+        clearInterval(timer);
+        if (!res.destroyed) end();
+        return;
+      }
+      res.write(body.subarray(at, at + 1));
+      at++;
+    }, fault.intervalMs);
+    res.once('close', () => clearInterval(timer));
+    return res;
+  }) as ServerResponse['end'];
 }
 
 /** Faults that do not depend on the endpoint. True when the request was handled. */
@@ -329,13 +461,15 @@ function listen(
   host: string,
   port: number,
   sockets: Set<Socket>,
+  tls?: SandboxOptions['tls'],
 ): Promise<Server> {
-  const server = createServer((req, res) => {
+  const app = (req: IncomingMessage, res: ServerResponse): void => {
     Promise.resolve(handler(req, res)).catch(() => {
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
-  });
+  };
+  const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, app) : createServer(app);
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));

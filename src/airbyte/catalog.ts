@@ -1,21 +1,23 @@
 /** Streams as Airbyte's CATALOG declares them, and the configured catalog a platform hands to `read`. */
 import { ConfigError } from '../core/errors.js';
 import { isObject } from '../core/json.js';
-import type { StreamDefinition } from '../streams/stream.js';
+import { supportsIncremental, type StreamDefinition } from '../streams/stream.js';
 import type { AirbyteStream } from './messages.js';
 
 export function airbyteStream(definition: StreamDefinition, columns?: readonly string[]): AirbyteStream {
-  return {
+  const incremental = supportsIncremental(definition);
+  const stream: AirbyteStream = {
     name: definition.name,
     description: definition.description,
     json_schema: definition.schema(columns),
-    supported_sync_modes: ['full_refresh', 'incremental'],
-    source_defined_cursor: true,
-    default_cursor_field: definition.cursorField,
+    supported_sync_modes: incremental ? ['full_refresh', 'incremental'] : ['full_refresh'],
+    source_defined_cursor: incremental,
     source_defined_primary_key: definition.primaryKey,
     // Full refresh ignores incoming state, so the platform must not resume one from a previous attempt.
     is_resumable: false,
   };
+  if (definition.cursorField.length) stream.default_cursor_field = definition.cursorField;
+  return stream;
 }
 
 export interface ConfiguredStream {

@@ -30,7 +30,7 @@ export const airbyteEntry: EntryPoint<AirbyteMessage, AirbyteArgs> = {
           .option('catalog', { type: 'string', demandOption: true, describe: 'Path to the configured catalog JSON file', requiresArg: true })
           .option('state', { type: 'string', describe: 'Path to a state JSON file (optional)', requiresArg: true }),
       )
-      .demandCommand(1, 'Name a command: spec, check, discover or read.') as unknown as Argv<AirbyteArgs>;
+      .demandCommand(1, 'Name a command: spec, check, discover or read.');
   },
 
   fastPath(argv, { writer }) {

@@ -54,12 +54,26 @@ export interface ErrorTraceMessage {
   };
 }
 
+export interface StreamStatusReason {
+  type: 'RATE_LIMITED';
+  rate_limited?: { quota_reset?: number };
+}
+
 export interface StreamStatusTraceMessage {
   type: 'TRACE';
   trace: {
     type: 'STREAM_STATUS';
     emitted_at: number;
-    stream_status: { stream_descriptor: StreamDescriptor; status: StreamStatus };
+    stream_status: { stream_descriptor: StreamDescriptor; status: StreamStatus; reasons?: StreamStatusReason[] };
+  };
+}
+
+export interface EstimateTraceMessage {
+  type: 'TRACE';
+  trace: {
+    type: 'ESTIMATE';
+    emitted_at: number;
+    estimate: { name: string; type: 'STREAM'; row_estimate: number; byte_estimate?: number };
   };
 }
 
@@ -84,7 +98,7 @@ export interface AirbyteStream {
   json_schema: JsonObject;
   supported_sync_modes: ('full_refresh' | 'incremental')[];
   source_defined_cursor: boolean;
-  default_cursor_field: string[];
+  default_cursor_field?: string[];
   source_defined_primary_key: string[][];
   is_resumable: boolean;
 }
@@ -100,6 +114,7 @@ export type AirbyteMessage =
   | LogMessage
   | ErrorTraceMessage
   | StreamStatusTraceMessage
+  | EstimateTraceMessage
   | SpecMessage
   | ConnectionStatusMessage
   | CatalogMessage;
@@ -126,8 +141,25 @@ export function logMessage(level: LogLevel, message: string): LogMessage {
   return { type: 'LOG', log: { level, message: mask(message) } };
 }
 
-export function streamStatus(stream: string, status: StreamStatus): StreamStatusTraceMessage {
-  return { type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: Date.now(), stream_status: { stream_descriptor: { name: stream }, status } } };
+export function streamStatus(stream: string, status: StreamStatus, reasons?: StreamStatusReason[]): StreamStatusTraceMessage {
+  const message: StreamStatusTraceMessage = {
+    type: 'TRACE',
+    trace: { type: 'STREAM_STATUS', emitted_at: Date.now(), stream_status: { stream_descriptor: { name: stream }, status } },
+  };
+  if (reasons) message.trace.stream_status.reasons = reasons;
+  return message;
+}
+
+/** The platform is told a stream waits out Hotjar's rate limit (and until when, when Hotjar said). */
+export function rateLimited(stream: string, resumeAt: number | undefined): StreamStatusTraceMessage {
+  return streamStatus(stream, 'RUNNING', [{ type: 'RATE_LIMITED', ...(resumeAt !== undefined ? { rate_limited: { quota_reset: Math.round(resumeAt) } } : {}) }]);
+}
+
+export function estimateTrace(stream: string, rows: number, bytes?: number): EstimateTraceMessage {
+  return {
+    type: 'TRACE',
+    trace: { type: 'ESTIMATE', emitted_at: Date.now(), estimate: { name: stream, type: 'STREAM', row_estimate: Math.round(rows), ...(bytes !== undefined ? { byte_estimate: Math.round(bytes) } : {}) } },
+  };
 }
 
 /** The causes of an error (cause chain), masked, for internal_message. */
@@ -140,7 +172,7 @@ function describeCauses(err: Error): string | undefined {
       parts.push(`${cause.name}${code ? ` ${code}` : ''}: ${cause.message}`);
       cause = cause.cause;
     } else {
-      parts.push(String(cause));
+      parts.push(typeof cause === 'string' ? cause : (JSON.stringify(cause) ?? 'unknown cause'));
       break;
     }
   }

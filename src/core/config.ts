@@ -1,7 +1,16 @@
 /**
  * The connector's config: validated against spec.json (ajv, defaults filled), then the rules a schema
- * cannot say (real dates, plain http only to loopback). Every problem is a ConfigError naming the field
- * and the fix. Secrets are registered for masking before anything else happens.
+ * cannot say (which credentials were given, real dates, plain http only to loopback, numeric survey ids
+ * for the internal API). Every problem is a ConfigError naming the field and the fix. Secrets (every
+ * `airbyte_secret` of spec.json, nested ones inside `credentials` too) are registered for masking before
+ * anything else happens.
+ *
+ * Two ways in, one shape after parsing: `credentials` is `{"auth_type": "api_key", client_id,
+ * client_secret}` or `{"auth_type": "password", email, password}`. Configs written before `credentials`
+ * existed, with top-level `email` and `password`, are normalised into the second form. When both are
+ * given, `credentials` wins (a platform may keep the old hidden keys after the user picks a way in).
+ * The spec cannot say "credentials, or email and password" (Airbyte's acceptance tests forbid anyOf), so
+ * that rule is checked here, with a message naming what is missing.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { toCursor } from './dates.js';
@@ -10,14 +19,31 @@ import { isObject, readJsonFile, type JsonObject } from './json.js';
 import { addSecret } from './secrets.js';
 import { loadSpec } from './spec-file.js';
 
-export interface Config {
+export interface ApiKeyCredentials {
+  auth_type: 'api_key';
+  client_id: string;
+  client_secret: string;
+}
+
+export interface PasswordCredentials {
+  auth_type: 'password';
   email: string;
   password: string;
+}
+
+export type Credentials = ApiKeyCredentials | PasswordCredentials;
+export type AuthType = Credentials['auth_type'];
+
+export interface Config {
+  credentials: Credentials;
   site_id: string;
+  /** Empty: every survey of the site (auto-discovery). */
   survey_ids: string[];
   /** Cursor form (UTC), when given. */
   start_date?: string;
   base_url: string;
+  /** Hotjar's official API (API-key mode). */
+  api_base_url: string;
   max_attempts: number;
   max_retry_wait_seconds: number;
   request_timeout_seconds: number;
@@ -25,6 +51,7 @@ export interface Config {
   max_export_bytes: number;
   max_export_ratio: number;
   max_field_bytes: number;
+  heartbeat_seconds: number;
   max_concurrent_surveys: number;
 }
 
@@ -38,7 +65,7 @@ let validator: ValidateFunction | undefined;
 export function parseConfig(raw: unknown, path = 'config'): Config {
   if (!isObject(raw)) throw new ConfigError(`The config file ${path} must hold a JSON object.`);
   const spec = loadSpec();
-  for (const key of secretKeys(spec)) addSecret(raw[key]);
+  for (const secretPath of secretPaths(spec)) addSecret(valueAt(raw, secretPath));
   const config: JsonObject = { ...raw };
   // A JSON number is accepted for ids: Hotjar shows them as numbers, people paste them as numbers.
   if (isWholeNumber(config['site_id'])) config['site_id'] = String(config['site_id']);
@@ -46,12 +73,18 @@ export function parseConfig(raw: unknown, path = 'config'): Config {
     config['survey_ids'] = config['survey_ids'].map((id: unknown) => (isWholeNumber(id) ? String(id) : id));
   }
   validator ??= new Ajv({ allErrors: true, useDefaults: true, strict: false, validateFormats: false }).compile(spec);
-  if (!validator(config)) {
-    throw new ConfigError(
-      `The config file ${path} is invalid: ${describeErrors(validator.errors ?? [])}. Fix these fields (see \`spec\` for what each one takes).`,
-    );
+  const valid = validator(config);
+  const authType = isObject(config['credentials']) ? config['credentials']['auth_type'] : undefined;
+  // ajv's oneOf errors list every branch; the credentials check below says what is wrong in plain words.
+  const problems = (valid ? [] : (validator.errors ?? [])).filter((e) => !isCredentialsError(e) || isBranchError(e, authType));
+  const lines = [...credentialProblems(config), ...describeErrors(problems), ...surveyIdProblems(config)];
+  if (lines.length) {
+    throw new ConfigError(`The config file ${path} is invalid: ${[...new Set(lines)].join('; ')}. Fix these fields (see \`spec\` for what each one takes).`);
   }
-  // ajv checked every field's type against spec.json, whose properties are this interface's.
+  normaliseCredentials(config);
+  config['survey_ids'] ??= [];
+  // ajv checked every field's type against spec.json, whose properties are this interface's, and
+  // normaliseCredentials built `credentials` from whichever form was given.
   const result = config as unknown as Config;
   if (result.start_date !== undefined) {
     const cursor = toCursor(result.start_date);
@@ -63,7 +96,82 @@ export function parseConfig(raw: unknown, path = 'config'): Config {
     result.start_date = cursor;
   }
   result.base_url = checkBaseUrl(result.base_url);
+  result.api_base_url = checkBaseUrl(result.api_base_url, 'api_base_url');
   return result;
+}
+
+const CREDENTIAL_FIELDS: Record<AuthType, readonly [string, string]> = {
+  api_key: ['client_id', 'client_secret'],
+  password: ['email', 'password'],
+};
+
+/** What is wrong with the credentials given (either form), as "field" sentences; empty when fine. */
+function credentialProblems(config: JsonObject): string[] {
+  const creds = config['credentials'];
+  if (creds === undefined || creds === null) {
+    const hasEmail = config['email'] !== undefined;
+    const hasPassword = config['password'] !== undefined;
+    if (!hasEmail && !hasPassword) {
+      return ['"credentials" is required but missing (an API key, {"auth_type": "api_key", "client_id": …, "client_secret": …}, or {"auth_type": "password", "email": …, "password": …})'];
+    }
+    const lines: string[] = [];
+    if (!hasEmail) lines.push('"email" is required but missing (or give "credentials" instead)');
+    if (!hasPassword) lines.push('"password" is required but missing (or give "credentials" instead)');
+    return lines;
+  }
+  if (!isObject(creds)) return ['"credentials" must be an object with "auth_type" "api_key" or "password"'];
+  const type = creds['auth_type'];
+  if (type !== 'api_key' && type !== 'password') {
+    return [`"credentials.auth_type" must be "api_key" (client_id and client_secret) or "password" (email and password)`];
+  }
+  const lines: string[] = [];
+  for (const field of CREDENTIAL_FIELDS[type]) {
+    const value = creds[field];
+    if (value === undefined) lines.push(`"credentials.${field}" is required but missing`);
+    else if (typeof value !== 'string' || value === '') lines.push(`"credentials.${field}" must be a non-empty string`);
+  }
+  return lines;
+}
+
+function isCredentialsError(e: ErrorObject): boolean {
+  return e.instancePath === '/credentials' || e.instancePath.startsWith('/credentials/');
+}
+
+/** An ajv error inside the oneOf branch the config chose (e.g. a too long client_id): worth showing. */
+function isBranchError(e: ErrorObject, authType: unknown): boolean {
+  const branch = authType === 'api_key' ? 0 : authType === 'password' ? 1 : -1;
+  return e.instancePath.startsWith('/credentials/') && e.schemaPath.startsWith(`#/properties/credentials/oneOf/${branch}/`);
+}
+
+/** spec.json's pattern for survey ids: safe in a URL path whatever the API (no "/", no leading "."). */
+const SURVEY_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/** The internal API's survey ids are numbers (known); the official API's are opaque strings ([unknown]). */
+function surveyIdProblems(config: JsonObject): string[] {
+  const creds = config['credentials'];
+  const passwordMode = !isObject(creds) || creds['auth_type'] === 'password';
+  const ids = Array.isArray(config['survey_ids']) ? config['survey_ids'] : [];
+  if (!passwordMode) return [];
+  // Ids the spec's pattern refused were reported by ajv already.
+  return ids.flatMap((id, i) =>
+    typeof id !== 'string' || !SURVEY_ID.test(id) || /^[1-9][0-9]{0,19}$/.test(id)
+      ? []
+      : [`"survey_ids.${i}" must be a numeric ID (digits only, no leading zeros) when logging in with email and password`],
+  );
+}
+
+/** Moves top-level email/password into `credentials` (unless credentials were given); drops the flat keys. */
+function normaliseCredentials(config: JsonObject): void {
+  const creds = config['credentials'];
+  if (!isObject(creds)) {
+    config['credentials'] = { auth_type: 'password', email: config['email'], password: config['password'] };
+  } else {
+    const type = creds['auth_type'] as AuthType;
+    const [a, b] = CREDENTIAL_FIELDS[type];
+    config['credentials'] = { auth_type: type, [a]: creds[a], [b]: creds[b] };
+  }
+  delete config['email'];
+  delete config['password'];
 }
 
 function isWholeNumber(value: unknown): value is number {
@@ -76,7 +184,8 @@ export function checkBaseUrl(value: string, field = 'base_url'): string {
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`The config field "${field}" (${value}) is not a URL. Use https://insights.hotjar.com/api or leave it out.`);
+    const usual = field === 'api_base_url' ? 'https://api.hotjar.io' : 'https://insights.hotjar.com/api';
+    throw new ConfigError(`The config field "${field}" (${value}) is not a URL. Use ${usual} or leave it out.`);
   }
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     throw new ConfigError(
@@ -95,16 +204,28 @@ export function isLoopbackHost(hostname: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-function secretKeys(spec: JsonObject): string[] {
-  const props = isObject(spec['properties']) ? spec['properties'] : {};
-  return Object.keys(props).filter((key) => {
-    const prop = props[key];
-    return isObject(prop) && prop['airbyte_secret'] === true;
-  });
+/** The paths of every `airbyte_secret` property of a schema, inside objects and oneOf branches too. */
+export function secretPaths(schema: JsonObject, prefix: readonly string[] = []): string[][] {
+  const paths: string[][] = [];
+  const props = isObject(schema['properties']) ? schema['properties'] : {};
+  for (const [key, prop] of Object.entries(props)) {
+    if (!isObject(prop)) continue;
+    if (prop['airbyte_secret'] === true) paths.push([...prefix, key]);
+    paths.push(...secretPaths(prop, [...prefix, key]));
+  }
+  const variants = Array.isArray(schema['oneOf']) ? schema['oneOf'] : [];
+  for (const variant of variants) if (isObject(variant)) paths.push(...secretPaths(variant, prefix));
+  return paths;
+}
+
+function valueAt(root: unknown, path: readonly string[]): unknown {
+  let value = root;
+  for (const key of path) value = isObject(value) ? value[key] : undefined;
+  return value;
 }
 
 /** ajv's errors as one sentence per field. */
-function describeErrors(errors: ErrorObject[]): string {
+function describeErrors(errors: ErrorObject[]): string[] {
   const lines = new Set<string>();
   for (const e of errors) {
     if (e.keyword === 'required') {
@@ -114,11 +235,12 @@ function describeErrors(errors: ErrorObject[]): string {
     const field = e.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(top level)';
     let what = e.message ?? 'is invalid';
     if (e.keyword === 'pattern') {
-      if (field.startsWith('survey_ids') || field === 'site_id') what = 'must be a numeric ID (digits only, no leading zeros)';
-      else if (field === 'base_url') what = 'must be an https:// URL';
+      if (field === 'site_id') what = 'must be a numeric ID (digits only, no leading zeros)';
+      else if (field.startsWith('survey_ids')) what = 'must be an ID of letters, digits and . _ : - (it goes into a URL path), at most 128 characters';
+      else if (field === 'base_url' || field === 'api_base_url') what = 'must be an https:// URL';
       else if (field === 'start_date') what = 'must be YYYY-MM-DD or an ISO 8601 date-time such as 2024-01-31T12:00:00Z';
     }
     lines.add(`"${field}" ${what}`);
   }
-  return [...lines].join('; ');
+  return [...lines];
 }

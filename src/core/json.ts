@@ -12,6 +12,20 @@ export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * A value from a user's file, quoted for a message: at most `max` characters, so a huge value is never
+ * printed whole, and never a crash (JSON.stringify overflows the stack on deeply nested arrays or objects).
+ */
+export function preview(value: unknown, max = 60): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Array.isArray(value) ? '[…] (nested too deeply to show)' : '{…} (nested too deeply to show)';
+  }
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 /** Config, catalog and state files are small; anything larger is a mistake (or hostile). */
 export const MAX_INPUT_BYTES = 10 * 1024 * 1024;
 

@@ -12,7 +12,11 @@ import { mask } from './secrets.js';
 import { Writer } from './writer.js';
 
 export const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143 };
-/** After a stop, how long whole lines may take to reach a slow reader before the process exits anyway. */
+/**
+ * After a stop, how long the run may take to unwind before the process exits anyway. Even then it exits
+ * only once stdout holds nothing partly written (a stalled reader delays the exit instead of getting a
+ * cut line); a second signal exits at once.
+ */
 const STOP_GRACE_MS = 10_000;
 
 export interface RunContext<M extends { type: string }> {
@@ -44,7 +48,7 @@ export function main<M extends { type: string }, A>(entry: EntryPoint<M, A>): vo
     if (controller.signal.aborted) process.exit(SIGNAL_EXIT[signal] ?? 1);
     controller.abort(signal);
     writer.seal();
-    setTimeout(() => process.exit(SIGNAL_EXIT[signal] ?? 1), STOP_GRACE_MS).unref();
+    setTimeout(() => exitWhenWritten(SIGNAL_EXIT[signal] ?? 1), STOP_GRACE_MS).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -54,6 +58,19 @@ export function main<M extends { type: string }, A>(entry: EntryPoint<M, A>): vo
     },
     (err: unknown) => fail(entry, writer, err),
   );
+}
+
+/**
+ * Exits as soon as stdout has handed every byte it was given to the OS: exiting with a write under way
+ * would leave the reader a cut line. The writer is sealed by then, so only the lines already queued wait.
+ */
+function exitWhenWritten(code: number): void {
+  const out = process.stdout;
+  const done = (): boolean => out.writableLength === 0 || out.destroyed;
+  if (done()) process.exit(code);
+  setInterval(() => {
+    if (done()) process.exit(code);
+  }, 50);
 }
 
 async function runEntry<M extends { type: string }, A>(entry: EntryPoint<M, A>, argv: string[], ctx: RunContext<M>): Promise<number> {
@@ -101,7 +118,7 @@ function stderrHelp<A>(y: Argv<A>): Argv<A> {
     .exitProcess(false)
     .fail((msg, err) => {
       throw new UsageError(msg || (err ? err.message : 'invalid usage'));
-    }) as Argv<A>;
+    });
 }
 
 async function showHelp<A>(y: Argv<A>, code: number): Promise<number> {

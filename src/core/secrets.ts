@@ -30,6 +30,8 @@ export function secretForms(text: string): string[] {
     lowerHex.replace(/%20/g, '+'),
     new URLSearchParams({ v: text }).toString().slice(2),
     text.replace(/\s+/g, ' '),
+    // JSON written with every non-ASCII character escaped (Python's default): "p\u00e4ss".
+    JSON.stringify(text).slice(1, -1).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
     text.replace(/\s+/g, ' ').trim(),
   ]);
   forms.delete('');
@@ -48,9 +50,32 @@ export function mask(text: string): string {
   if (secrets.size === 0) return text;
   if (!pattern) {
     const sorted = [...secrets].sort((a, b) => b.length - a.length).map(escapeRegExp);
-    pattern = new RegExp(sorted.join('|'), 'gi');
+    // A lookahead finds every occurrence, overlapping ones included (one secret may start inside another).
+    pattern = new RegExp(`(?=(${sorted.join('|')}))`, 'gi');
   }
-  return text.replace(pattern, MASK);
+  // Mark every range any form of any secret covers, merge overlaps, then replace each merged range once.
+  const ranges: [number, number][] = [];
+  pattern.lastIndex = 0;
+  for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
+    const found = m[1] ?? '';
+    if (found.length) ranges.push([m.index, m.index + found.length]);
+    pattern.lastIndex = m.index + 1;
+  }
+  if (!ranges.length) return text;
+  let out = '';
+  let cursor = 0;
+  let [start, end] = ranges[0] ?? [0, 0];
+  for (const [s, e] of ranges.slice(1)) {
+    if (s <= end) {
+      end = Math.max(end, e);
+      continue;
+    }
+    out += text.slice(cursor, start) + MASK;
+    cursor = end;
+    start = s;
+    end = e;
+  }
+  return out + text.slice(cursor, start) + MASK + text.slice(end);
 }
 
 /** Server text for a message: masked, then whitespace-collapsed and masked again, then shortened. */

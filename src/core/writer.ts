@@ -95,7 +95,11 @@ export class Writer<M extends { type: string }> {
 
   private release: (() => void) | undefined;
 
+  /** When the last message was queued (ms since the epoch), for heartbeats. */
+  lastWriteAt = Date.now();
+
   private queue(line: string): Promise<void> | undefined {
+    this.lastWriteAt = Date.now();
     this.pending += line + '\n';
     if (this.pending.length >= CHUNK_CHARS) return this.flush();
     if (!this.scheduled) {

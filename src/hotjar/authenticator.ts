@@ -26,41 +26,32 @@ export const LOGIN_HELP =
  * missing access_key/ACC is a failed login).
  */
 export class SessionAuthenticator implements Authenticator {
-  /** The current session, or the login under way: surveys read side by side share one login. */
+  /** The login in flight or done, shared by every caller (surveys read side by side log in once). */
   private session: Promise<Record<string, string>> | undefined;
-  private renewing: Promise<Record<string, string>> | undefined;
+  private renewing: Promise<void> | undefined;
 
   constructor(
     private readonly http: Http,
     private readonly options: { baseUrl: string; email: string; password: string },
   ) {}
 
-  async headers(): Promise<Record<string, string>> {
-    this.session ??= this.startLogin();
+  /** A refused login stays refused for the run: a wrong password is tried once, whoever asks. */
+  headers(): Promise<Record<string, string>> {
+    this.session ??= this.login();
     return this.session;
   }
 
-  /** A fresh login; callers that find the session refused while it is under way share it. */
-  async renew(): Promise<void> {
-    if (!this.renewing) {
-      const login = this.startLogin();
-      this.session = login;
-      this.renewing = login;
-      const done = (): void => {
-        if (this.renewing === login) this.renewing = undefined;
-      };
-      login.then(done, done);
-    }
-    await this.renewing;
-  }
-
-  private startLogin(): Promise<Record<string, string>> {
-    const attempt = this.login();
-    // A failed login is not kept: the next caller tries again.
-    attempt.catch(() => {
-      if (this.session === attempt) this.session = undefined;
-    });
-    return attempt;
+  /** One fresh login, shared by the callers that were refused at the same time. */
+  renew(): Promise<void> {
+    this.renewing ??= (async (): Promise<void> => {
+      try {
+        this.session = this.login();
+        await this.session;
+      } finally {
+        this.renewing = undefined;
+      }
+    })();
+    return this.renewing;
   }
 
   private login(): Promise<Record<string, string>> {

@@ -19,6 +19,8 @@ export interface HttpOptions {
   deadlineMs: number;
   log: (message: string) => void;
   signal?: AbortSignal | undefined;
+  /** Told when Hotjar answers 429, with when the wait should end (ms since the epoch) if it said. */
+  onRateLimited?: ((resumeAt: number | undefined) => void) | undefined;
 }
 
 export type Response = Dispatcher.ResponseData;
@@ -103,6 +105,9 @@ export class Http {
             if (error instanceof CancelledError || decide(outcomeOf(error), 'anonymous') !== 'retry' || retriesLeft <= 0) return;
             let wait = '';
             const retryAfter = error instanceof HttpStatusError ? error.retryAfterMs : undefined;
+            if (error instanceof HttpStatusError && error.status === 429) {
+              this.options.onRateLimited?.(retryAfter !== undefined ? Date.now() + Math.min(retryAfter, maxRetryWaitMs) : undefined);
+            }
             if (retryAfter !== undefined) {
               const ms = Math.min(retryAfter, maxRetryWaitMs);
               wait = `; Hotjar asked to wait ${(retryAfter / 1000).toFixed(1)} s, waiting ${(ms / 1000).toFixed(1)} s plus backoff`;

@@ -37,6 +37,7 @@ const RETRYABLE_CODES: ReadonlySet<string> = new Set([
   'ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC',
   'ERR_TLS_HANDSHAKE_TIMEOUT',
   'REQUEST_DEADLINE',
+  'ERR_INCOMPLETE_JSON', // a 2xx JSON answer cut short (api/client.ts): a cut transfer
 ]);
 
 /** The table. */
@@ -68,6 +69,9 @@ export function codesOf(err: unknown): string[] {
   for (let depth = 0; e !== null && typeof e === 'object' && depth < 6; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') codes.push(code);
+    // undici's HTTPParserError comes without its HPE_* code (undici 7 looks the code's name up in a table
+    // keyed by name, not number): it is still a response cut or mangled in transit.
+    else if ((e as { name?: unknown }).name === 'HTTPParserError') codes.push('HPE_PARSER_ERROR');
     e = (e as { cause?: unknown }).cause;
   }
   return codes;

@@ -81,20 +81,11 @@ export const ABOUT: AboutInfo = {
   capabilities: ['catalog', 'discover', 'state', 'about'],
   settings: [
     {
-      name: 'email',
-      kind: 'email',
-      required: true,
+      name: 'credentials',
+      kind: 'object',
       sensitive: false,
       description:
-        'Email address of the Hotjar user whose surveys are exported. The account must log in with email and password: accounts that use two-factor authentication or single sign-on (SSO) cannot log in this way.',
-    },
-    {
-      name: 'password',
-      kind: 'password',
-      required: true,
-      sensitive: true,
-      description:
-        'Password of that Hotjar user. It is sent only to the Hotjar API (base_url) and never printed.',
+        'How the connector logs in to Hotjar. "API key" uses Hotjar\'s official API (api.hotjar.io) with an API key (client ID and secret) made by an organization admin under Settings > API; reading survey responses this way needs the Ask Scale plan, and it works for organizations that use single sign-on (SSO) or two-factor authentication. "Email and password" logs in to Hotjar\'s internal web API as the dashboard does; accounts that use SSO or two-factor authentication cannot log in this way. Configs written before this choice existed, with top-level email and password, keep working.',
     },
     {
       name: 'site_id',
@@ -102,16 +93,15 @@ export const ABOUT: AboutInfo = {
       required: true,
       sensitive: false,
       description:
-        'Numeric ID of the Hotjar site (the number in insights.hotjar.com/site/<site_id>/...), without leading zeros. A JSON number is accepted too.',
+        'Numeric ID of the Hotjar site (the number in insights.hotjar.com/site/<site_id>/..., also on the Sites & Organizations page), without leading zeros. A JSON number is accepted too.',
     },
     {
       name: 'survey_ids',
       kind: 'array',
       items: 'string',
-      required: true,
       sensitive: false,
       description:
-        'Numeric IDs of the surveys to export (the number in .../surveys/<survey_id>/responses), without leading zeros. JSON numbers are accepted too.',
+        'Optional. IDs of the surveys to export (the number in .../surveys/<survey_id>/responses). Left out or empty, every survey of the site is exported, and a survey created later is picked up by the next sync. With email and password the IDs are numbers without leading zeros; JSON numbers are accepted too.',
     },
     {
       name: 'start_date',
@@ -121,12 +111,20 @@ export const ABOUT: AboutInfo = {
         'Optional. Responses submitted before this moment are never read. YYYY-MM-DD (midnight UTC) or an ISO 8601 date-time such as 2024-01-31T12:00:00Z; a date-time without a zone is taken as UTC, like Hotjar\'s own timestamps. Years 1970-9999.',
     },
     {
+      name: 'api_base_url',
+      kind: 'string',
+      default: 'https://api.hotjar.io',
+      sensitive: false,
+      description:
+        'Advanced. Base URL of Hotjar\'s official API, used with API key credentials (the token endpoint and every API call go there). Change it only to point the connector at a stand-in for testing: it must be https://, except for a loopback host (127.0.0.1, localhost), where http:// is allowed.',
+    },
+    {
       name: 'base_url',
       kind: 'string',
       default: 'https://insights.hotjar.com/api',
       sensitive: false,
       description:
-        'Advanced. Base URL of Hotjar\'s internal API. Change it only to point the connector at a stand-in for testing: it must be https://, except for a loopback host (127.0.0.1, localhost), where http:// is allowed.',
+        'Advanced. Base URL of Hotjar\'s internal API, used with email and password. Change it only to point the connector at a stand-in for testing: it must be https://, except for a loopback host (127.0.0.1, localhost), where http:// is allowed.',
     },
     {
       name: 'max_attempts',
@@ -185,12 +183,34 @@ export const ABOUT: AboutInfo = {
         'Advanced. A single response (one CSV row, all its answers together) larger than this is reported as a data error naming the survey and line, so memory never follows one giant cell.',
     },
     {
+      name: 'heartbeat_seconds',
+      kind: 'decimal',
+      default: 60,
+      sensitive: false,
+      description:
+        'Advanced. While a sync has nothing else to say (Hotjar building a large export, a long Retry-After wait), it logs a line this often, so a platform\'s watchdog never ends a healthy sync.',
+    },
+    {
+      name: 'email',
+      kind: 'email',
+      sensitive: false,
+      description:
+        'Deprecated: use credentials (Email and password). Email address of the Hotjar user, for configs written before credentials existed; used only when credentials is not given.',
+    },
+    {
+      name: 'password',
+      kind: 'password',
+      sensitive: true,
+      description:
+        'Deprecated: use credentials (Email and password). Password of that Hotjar user, for configs written before credentials existed; sent only to the Hotjar API (base_url) and never printed.',
+    },
+    {
       name: 'max_concurrent_surveys',
       kind: 'integer',
       default: 4,
       sensitive: false,
       description:
-        'Advanced. How many surveys are exported, downloaded and read at the same time; their records interleave, and each survey\'s state is saved as soon as it is done. Hotjar takes seconds to minutes to build each export, so a few at once save most of that wait. The default, 4, keeps the load on Hotjar modest and bounds what the connector holds at once (each survey being read has its export on disk in the temporary folder). 1 reads surveys one after another.',
+        'Advanced. How many surveys are read at the same time (in password mode: exported, downloaded and parsed; in API-key mode: paged); their records interleave, and each survey\'s state is saved as soon as it is done. Hotjar takes seconds to minutes to build each export, so a few at once save most of that wait. The default, 4, keeps the load on Hotjar modest and bounds what the connector holds at once (each survey being read in password mode has its export on disk in the temporary folder). 1 reads surveys one after another.',
     },
   ],
 };
@@ -275,7 +295,8 @@ function pyStr(v: unknown): string {
       .map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`)
       .join(', ')}}`;
   }
-  return String(v);
+  if (typeof v === 'string' || typeof v === 'number') return String(v);
+  return JSON.stringify(v) ?? '';
 }
 
 /** Python's repr() of a JSON value (strings quoted as Python quotes them). */

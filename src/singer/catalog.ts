@@ -3,8 +3,8 @@
  * (--catalog, or the legacy --properties): which streams are selected, and how.
  */
 import { ConfigError } from '../core/errors.js';
-import { isObject, type JsonObject } from '../core/json.js';
-import type { StreamDefinition } from '../streams/stream.js';
+import { isObject, preview, type JsonObject } from '../core/json.js';
+import { supportsIncremental, type StreamDefinition } from '../streams/stream.js';
 
 /** A stream's JSON schema for Singer targets (Draft 4 validators): without `$schema`. */
 export function singerSchema(definition: StreamDefinition, columns?: readonly string[]): JsonObject {
@@ -20,9 +20,32 @@ export function keyProperties(definition: StreamDefinition): string[] {
 export function singerCatalogEntry(definition: StreamDefinition, columns?: readonly string[]): JsonObject {
   const schema = singerSchema(definition, columns);
   const keys = keyProperties(definition);
-  const replicationKey = definition.cursorField.join('.');
-  const automatic = new Set([...keys, replicationKey]);
   const properties = Object.keys(isObject(schema['properties']) ? schema['properties'] : {});
+  const propertyMetadata = (automatic: Set<string>): JsonObject[] =>
+    properties.map((name) => ({ breadcrumb: ['properties', name], metadata: { inclusion: automatic.has(name) ? 'automatic' : 'available' } }));
+  if (!supportsIncremental(definition)) {
+    // The surveys stream: a full table, no replication key.
+    return {
+      tap_stream_id: definition.name,
+      stream: definition.name,
+      schema,
+      key_properties: keys,
+      replication_method: 'FULL_TABLE',
+      metadata: [
+        {
+          breadcrumb: [],
+          metadata: {
+            inclusion: 'available',
+            'selected-by-default': definition.selectedByDefault,
+            'table-key-properties': keys,
+            'forced-replication-method': 'FULL_TABLE',
+          },
+        },
+        ...propertyMetadata(new Set(keys)),
+      ],
+    };
+  }
+  const replicationKey = definition.cursorField.join('.');
   return {
     tap_stream_id: definition.name,
     stream: definition.name,
@@ -35,13 +58,13 @@ export function singerCatalogEntry(definition: StreamDefinition, columns?: reado
         breadcrumb: [],
         metadata: {
           inclusion: 'available',
-          'selected-by-default': true,
+          'selected-by-default': definition.selectedByDefault,
           'table-key-properties': keys,
           'valid-replication-keys': [replicationKey],
           'forced-replication-method': 'INCREMENTAL',
         },
       },
-      ...properties.map((name) => ({ breadcrumb: ['properties', name], metadata: { inclusion: automatic.has(name) ? 'automatic' : 'available' } })),
+      ...propertyMetadata(new Set([...keys, replicationKey])),
     ],
   };
 }
@@ -91,6 +114,5 @@ function isSelected(entry: JsonObject, path: string): boolean {
 function replicationMethod(entry: JsonObject, id: string, path: string): 'INCREMENTAL' | 'FULL_TABLE' {
   const method = streamMetadata(entry, path)['replication-method'] ?? entry['replication_method'] ?? 'INCREMENTAL';
   if (method === 'INCREMENTAL' || method === 'FULL_TABLE') return method;
-  const shown = (JSON.stringify(method) ?? String(method)).slice(0, 40);
-  throw new ConfigError(`The catalog file ${path}: the replication method of ${id} is ${shown}; this tap supports "INCREMENTAL" and "FULL_TABLE".`);
+  throw new ConfigError(`The catalog file ${path}: the replication method of ${id} is ${preview(method, 40)}; this tap supports "INCREMENTAL" and "FULL_TABLE".`);
 }

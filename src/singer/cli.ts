@@ -18,9 +18,10 @@ import { packageRoot } from '../core/package-root.js';
 import type { EntryPoint, RunContext } from '../core/process.js';
 import { mask } from '../core/secrets.js';
 import { connect } from '../hotjar/connect.js';
-import { STREAMS, STREAM_NAMES, discoverColumns, streamByName } from '../streams/catalog.js';
+import { STATE_STREAM_NAMES, STREAM_NAMES, discoverColumns, streamByName, streamsFor, surveyIdsToRead } from '../streams/catalog.js';
 import { readStreams, type LogLevel, type ReadSink, type StreamPlan } from '../streams/driver.js';
 import { EMPTY_STATE, toStateBlob } from '../streams/state.js';
+import { supportsIncremental } from '../streams/stream.js';
 import { ABOUT, formatAbout } from './about.js';
 import { keyProperties, parseSingerCatalog, singerCatalogEntry, singerSchema, type StreamSelection } from './catalog.js';
 import { recordEncoder, recordFraming, schemaMessage, stateMessage, type SingerMessage } from './messages.js';
@@ -97,8 +98,9 @@ async function discover(configPath: string, { signal }: Ctx): Promise<number> {
   const config = loadConfig(configPath);
   const source = connect(config, (m) => logLine('WARNING', m), signal);
   try {
-    const columns = await discoverColumns(source, config.survey_ids);
-    const streams = STREAMS.map((s) => singerCatalogEntry(s, s.name === 'survey_responses' ? columns : undefined));
+    const mode = config.credentials.auth_type;
+    const columns = await discoverColumns(source, await surveyIdsToRead(source, config.survey_ids), { mode });
+    const streams = streamsFor(mode).map((s) => singerCatalogEntry(s, s.name === 'survey_responses' ? columns : undefined));
     process.stdout.write(`${JSON.stringify({ streams })}\n`);
   } finally {
     await source.close();
@@ -108,18 +110,22 @@ async function discover(configPath: string, { signal }: Ctx): Promise<number> {
 
 async function sync({ writer, signal }: Ctx, configPath: string, catalogPath: string | undefined, statePath: string | undefined): Promise<number> {
   const config = loadConfig(configPath);
-  // Without a catalog every stream is synced incrementally, as most taps do.
+  const mode = config.credentials.auth_type;
+  // Without a catalog every stream selected by default is synced incrementally, as most taps do.
   const selection: StreamSelection[] =
     catalogPath === undefined
-      ? STREAM_NAMES.map((name) => ({ name, incremental: true, declared: undefined }))
+      ? streamsFor(mode)
+          .filter((s) => s.selectedByDefault)
+          .map((s) => ({ name: s.name, incremental: true, declared: undefined }))
       : parseSingerCatalog(readJsonFile(catalogPath, 'catalog'), STREAM_NAMES, catalogPath);
   const rawState = statePath === undefined ? undefined : readJsonFile(statePath, 'state', { allowEmpty: true });
-  const states = parseSingerState(rawState, STREAM_NAMES);
+  const states = parseSingerState(rawState, STATE_STREAM_NAMES);
   const plans: StreamPlan[] = [];
   for (const s of selection) {
-    const definition = streamByName(s.name);
+    const definition = streamByName(s.name, mode);
     if (!definition) continue;
-    plans.push({ definition, incremental: s.incremental, state: states.get(s.name) ?? EMPTY_STATE, declared: definition.declaresColumns ? s.declared : undefined });
+    const incremental = s.incremental && supportsIncremental(definition);
+    plans.push({ definition, incremental, state: states.get(s.name) ?? EMPTY_STATE, declared: definition.declaresColumns ? s.declared : undefined });
   }
   if (plans.length === 0) {
     logLine('INFO', `The catalog selects no stream (set "selected": true in a stream's breadcrumb [] metadata); nothing to sync.`);
@@ -127,12 +133,11 @@ async function sync({ writer, signal }: Ctx, configPath: string, catalogPath: st
   }
   // A target creates a table from SCHEMA: the declared columns of the catalog it was handed, else the static schema.
   const bookmarks: Record<string, unknown> = {};
-  for (const [name, state] of states) bookmarks[name] = toStateBlob(state, config.survey_ids);
   const sink: ReadSink = {
     log: (level, message) => logLine(LEVELS[level], message),
     recordBytes: (bytes, written) => writer.writeBytes(bytes, written),
     stream: (name) => {
-      const definition = streamByName(name);
+      const definition = streamByName(name, mode);
       const line = recordEncoder(name);
       let schemaSent = false;
       const plan = plans.find((p) => p.definition.name === name);
@@ -168,19 +173,24 @@ async function sync({ writer, signal }: Ctx, configPath: string, catalogPath: st
   };
   const source = connect(config, (m) => logLine('WARNING', m), signal);
   try {
+    const surveyIds = await surveyIdsToRead(source, config.survey_ids);
+    for (const [name, state] of states) bookmarks[name] = toStateBlob(state, surveyIds);
     // Without a catalog, a target still needs every column declared in SCHEMA: learn them as discover does.
     for (const plan of plans) {
-      if (plan.definition.declaresColumns && plan.declared === undefined) plan.declared = new Set(await discoverColumns(source, config.survey_ids, { skipFailures: true }));
+      if (plan.definition.declaresColumns && plan.declared === undefined) plan.declared = new Set(await discoverColumns(source, surveyIds, { skipFailures: true, mode }));
     }
     const result = await readStreams(
       source,
-      { siteId: config.site_id, surveyIds: config.survey_ids, startDate: config.start_date, streams: plans, maxConcurrentSurveys: config.max_concurrent_surveys, maxRecordBytes: config.max_field_bytes },
+      { siteId: config.site_id, surveyIds, startDate: config.start_date, streams: plans, maxConcurrentSurveys: config.max_concurrent_surveys, maxRecordBytes: config.max_field_bytes },
       sink,
       signal,
     );
     if (result.failures.length === 0) return 0;
-    const ids = result.failures.map((f) => f.surveyId).join(', ');
-    logLine('ERROR', `Surveys ${ids} failed (${result.failures.length} of ${config.survey_ids.length}); their bookmarks did not move. The other surveys were synced.`);
+    const failed = result.failures.filter((f) => f.stream === undefined).map((f) => f.surveyId);
+    if (failed.length) {
+      logLine('ERROR', `Surveys ${failed.join(', ')} failed (${failed.length} of ${surveyIds.length}); their bookmarks did not move. The other surveys were synced.`);
+    }
+    for (const f of result.failures) if (f.stream !== undefined) logLine('ERROR', `The ${f.stream} stream failed: ${f.error.message}`);
     return 1;
   } finally {
     await source.close();

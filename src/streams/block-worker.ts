@@ -73,8 +73,8 @@ class Survey {
     this.checker = new RowChecker(columns.numberIndex, columns.dateIndex, setup.latest);
     const ctx = { siteId: text(setup.siteId), surveyId: text(setup.surveyId), layout: layout(header) };
     this.streams = setup.streams.map((s) => {
-      const definition = streamByName(s.name);
-      if (!definition) throw new Error(`block worker: unknown stream ${s.name}`);
+      const definition = streamByName(s.name, 'password'); // block passes are password mode's exports
+      if (definition?.kind !== 'responses') throw new Error(`block worker: no stream of responses named ${s.name}`);
       const f = s.framing;
       return {
         position: s.position,
@@ -119,7 +119,7 @@ class Survey {
       readFully(this.fd, input, headerLength, to - from, from);
       let records: string[][];
       try {
-        records = parse(input.subarray(0, length), length < this.maxRecordBytes ? this.unchecked : this.options) as string[][];
+        records = parse(input.subarray(0, length), length < this.maxRecordBytes ? this.unchecked : this.options);
       } catch {
         halt = true; // not valid CSV from here: the row path reads on for the exact error
         break;
@@ -148,7 +148,7 @@ class Survey {
             }
             const before = emitted[s]!;
             const frame = stream.frame;
-            stream.encoder.encode(row, number, date, (data) => {
+            void stream.encoder.encode(row, number, date, (data) => {
               emitted[s]!++;
               out.add(frame(data));
               return undefined;

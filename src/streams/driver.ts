@@ -10,6 +10,9 @@
  *   or a stop ends the run. STATE follows every survey, failed or not, and says how many records it carried.
  * - Statuses per stream: STARTED, RUNNING (before the first record, or once a survey is done), then
  *   COMPLETE, or INCOMPLETE when any survey failed or the run ended early.
+ * - The surveys stream (full refresh, no pass) is read first, on its own path: the site's survey list,
+ *   restricted to the surveys this run reads, one record each, then one STATE ({}) with the count. A list
+ *   that cannot be read fails that stream only (reported; the other streams are still read).
  *
  * Surveys side by side (`maxConcurrentSurveys`, default 1 here; the adapters pass the config's): up to
  * that many surveys are exported, downloaded, checked and read at once, so their records interleave.
@@ -25,7 +28,7 @@ import type { RecordFraming } from '../core/framing.js';
 import type { SurveySource } from '../hotjar/source.js';
 import { BlockPool } from './block-pool.js';
 import { advance, positionOf, toStateBlob, withPosition, type StreamState } from './state.js';
-import type { StreamDefinition, StreamName } from './stream.js';
+import type { ResponseStreamDefinition, StreamDefinition, StreamName, SurveysStreamDefinition } from './stream.js';
 import { SurveyReader, type StreamTarget, type SurveyOutcome } from './survey-reader.js';
 
 export type StreamStatus = 'STARTED' | 'RUNNING' | 'COMPLETE' | 'INCOMPLETE';
@@ -72,9 +75,18 @@ export interface ReadPlan {
 }
 
 export interface ReadResult {
-  failures: { surveyId: string; error: ConnectorError }[];
+  /** Surveys that failed; `stream` is set for a failure of one stream's own path (the surveys list). */
+  failures: { surveyId: string; error: ConnectorError; stream?: StreamName }[];
   records: number;
   states: Map<StreamName, StreamState>;
+}
+
+interface Running<D extends StreamDefinition> {
+  plan: StreamPlan & { definition: D };
+  sink: StreamSink;
+  state: StreamState;
+  running: boolean;
+  failed: boolean;
 }
 
 export interface ReadOptions {
@@ -83,17 +95,19 @@ export interface ReadOptions {
 }
 
 export async function readStreams(source: SurveySource, plan: ReadPlan, sink: ReadSink, signal?: AbortSignal, options: ReadOptions = {}): Promise<ReadResult> {
-  const streams = plan.streams.map((p) => ({ plan: p, sink: sink.stream(p.definition.name), state: p.state, running: false }));
+  const all = plan.streams.map((p) => ({ plan: p, sink: sink.stream(p.definition.name), state: p.state, running: false, failed: false }));
+  const streams = all.filter((s): s is Running<ResponseStreamDefinition> => s.plan.definition.kind === 'responses');
+  const listed = all.filter((s): s is Running<SurveysStreamDefinition> => s.plan.definition.kind === 'surveys');
   const failures: ReadResult['failures'] = [];
   let records = 0;
-  const running = async (s: (typeof streams)[number]): Promise<void> => {
+  const running = async (s: (typeof all)[number]): Promise<void> => {
     if (s.running) return;
     s.running = true;
     await s.sink.status('RUNNING');
   };
   // The block path, when the adapter takes records as bytes (workers start on the first block).
   const write = sink.recordBytes?.bind(sink);
-  const blocks = write !== undefined && streams.every((s) => s.sink.framing !== undefined);
+  const blocks = write !== undefined && streams.length > 0 && streams.every((s) => s.sink.framing !== undefined);
   const pool = blocks ? (options.pool ?? new BlockPool()) : undefined;
   if (pool && plan.maxRecordBytes !== undefined) pool.prestart(plan.maxRecordBytes);
   // A refused login or a stop ends the run: the other surveys' passes end at their next batch or block.
@@ -122,7 +136,11 @@ export async function readStreams(source: SurveySource, plan: ReadPlan, sink: Re
         if (failed) {
           waits.push(s.sink.failed(failed));
         } else {
-          s.state = withPosition(s.state, surveyId, advance(positionOf(s.state, surveyId), { maxNumber: outcome.maxNumber, newestEmitted: stats.newestEmitted }));
+          s.state = withPosition(
+            s.state,
+            surveyId,
+            advance(positionOf(s.state, surveyId), { maxNumber: outcome.maxNumber, newestEmitted: stats.newestEmitted, newest: outcome.newest }),
+          );
         }
         waits.push(running(s));
         waits.push(s.sink.state(toStateBlob(s.state, plan.surveyIds), stats.emitted));
@@ -133,7 +151,7 @@ export async function readStreams(source: SurveySource, plan: ReadPlan, sink: Re
         const emitted = outcome.streams.map((o, i) => `${o.emitted} ${streams[i]?.plan.definition.name ?? ''}`).join(', ');
         sink.log('INFO', `Survey ${surveyId}: ${outcome.rows} responses read, ${emitted} records emitted${outcome.stoppedEarly ? ' (stopped early: the rest is older than the saved position)' : ''}.`);
       }
-      return Promise.all(waits);
+      return Promise.all(waits.filter((w): w is Promise<void> => w !== undefined));
     };
     const reader = new SurveyReader(source, targets, {
       siteId: plan.siteId,
@@ -169,21 +187,69 @@ export async function readStreams(source: SurveySource, plan: ReadPlan, sink: Re
     }
   };
 
-  for (const s of streams) await s.sink.status('STARTED');
+  for (const s of all) await s.sink.status('STARTED');
+  let thrown: Error | undefined;
   try {
+    for (const s of listed) records += await readSurveyList(source, plan, s, running, sink, failures);
+    if (signal?.aborted) throw new CancelledError(signal.reason as NodeJS.Signals);
+    // A plan with only the surveys stream needs no pass. (A plan with no stream at all keeps its old,
+    // harmless behaviour of opening every survey; the adapters never hand the driver such a plan.)
+    const surveyIds = streams.length || !listed.length ? plan.surveyIds : [];
     let next = 0;
-    const lanes = Math.max(1, Math.min(plan.maxConcurrentSurveys ?? 1, plan.surveyIds.length));
+    const lanes = Math.max(1, Math.min(plan.maxConcurrentSurveys ?? 1, surveyIds.length));
     const lane = async (): Promise<void> => {
-      while (!fatal && next < plan.surveyIds.length) await readSurvey(plan.surveyIds[next++]!);
+      while (!fatal && next < surveyIds.length) await readSurvey(surveyIds[next++]!);
     };
     await Promise.all(Array.from({ length: lanes }, lane));
+  } catch (err) {
+    thrown = err instanceof Error ? err : toConnectorError(err);
+    fatal ??= toConnectorError(err);
+    halt.abort(fatal);
   } finally {
     if (pool && pool !== options.pool) await pool.close();
   }
   if (fatal) {
-    for (const s of streams) await s.sink.status('INCOMPLETE');
-    throw fatal;
+    for (const s of all) await s.sink.status('INCOMPLETE');
+    throw thrown ?? fatal;
   }
-  for (const s of streams) await s.sink.status(failures.length ? 'INCOMPLETE' : 'COMPLETE');
-  return { failures, records, states: new Map(streams.map((s) => [s.plan.definition.name, s.state])) };
+  const surveyFailed = failures.some((f) => f.stream === undefined);
+  for (const s of streams) await s.sink.status(surveyFailed ? 'INCOMPLETE' : 'COMPLETE');
+  for (const s of listed) await s.sink.status(s.failed ? 'INCOMPLETE' : 'COMPLETE');
+  return { failures, records, states: new Map(all.map((s) => [s.plan.definition.name, s.state])) };
+}
+
+/**
+ * The surveys stream: the site's list, restricted to the surveys this run reads (in list order), one
+ * record each, then STATE {} with the count. A refused log-in or a stop ends the run; any other failure
+ * fails this stream only. Returns the records emitted.
+ */
+async function readSurveyList(
+  source: SurveySource,
+  plan: ReadPlan,
+  s: Running<SurveysStreamDefinition>,
+  running: (s: Running<SurveysStreamDefinition>) => Promise<void>,
+  sink: ReadSink,
+  failures: ReadResult['failures'],
+): Promise<number> {
+  const wanted = new Set(plan.surveyIds);
+  let emitted = 0;
+  try {
+    const list = await source.listSurveys();
+    await running(s);
+    for (const survey of list) {
+      if (!wanted.has(survey.id)) continue;
+      emitted++;
+      await s.sink.record(s.plan.definition.record(plan.siteId, survey));
+    }
+    sink.log('INFO', `Surveys of site ${plan.siteId}: ${emitted} record${emitted === 1 ? '' : 's'} emitted (${list.length} listed).`);
+  } catch (err) {
+    const error = toConnectorError(err);
+    if (error instanceof CancelledError || error instanceof AuthError) throw error;
+    s.failed = true;
+    failures.push({ surveyId: '', error, stream: s.plan.definition.name });
+    await s.sink.failed(error);
+    await running(s);
+  }
+  await s.sink.state({}, emitted);
+  return emitted;
 }

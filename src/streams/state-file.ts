@@ -4,7 +4,7 @@
  * or a hand-written {"Date Submitted": "…"} that applies to every survey of every stream.
  */
 import { ConfigError } from '../core/errors.js';
-import { isObject, type JsonObject } from '../core/json.js';
+import { isObject, preview, type JsonObject } from '../core/json.js';
 import { parseStreamState, type StreamState } from './state.js';
 
 const HELP =
@@ -15,7 +15,7 @@ export function parseStateFile(raw: unknown, streams: readonly string[], where =
   const found = new Map<string, StreamState>();
   if (raw === undefined || raw === null) return found;
   if (Array.isArray(raw)) {
-    raw.forEach((item, i) => {
+    raw.forEach((item: unknown, i) => {
       const msg = isObject(item) && item['type'] === 'STATE' && isObject(item['state']) ? item['state'] : item;
       if (!isObject(msg)) throw new ConfigError(`The ${where} file: item ${i} is not a state message. ${HELP}`);
       for (const [name, blob] of streamStatesOf(msg, i, where)) {
@@ -57,6 +57,5 @@ function streamStatesOf(msg: JsonObject, i: number, where: string): [string, unk
     const data = msg['data'];
     return isObject(data) ? Object.entries(data) : [];
   }
-  const shown = JSON.stringify(type) ?? String(type);
-  throw new ConfigError(`The ${where} file: item ${i} has an unknown state type ${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown}. ${HELP}`);
+  throw new ConfigError(`The ${where} file: item ${i} has an unknown state type ${preview(type, 40)}. ${HELP}`);
 }

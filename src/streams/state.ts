@@ -12,19 +12,33 @@
  * - with a date only (state written before Numbers were saved, or by hand): rows dated at or after it
  *   (inclusive), until the next STATE adds the Number;
  * - `start_date` always bounds by date as well.
+ *
+ * API-key mode has no Number (Hotjar's official API gives a response id and a creation time, newest
+ * first, with no date filter). There a row's position is (creation time, response id), and the saved
+ * position is the highest creation time a pass went past plus the ids of the responses created in that
+ * very second: {"Date Submitted": "…", "response_ids": ["…"]}. New is then exactly: created in a later
+ * second, or in that second with an id not in the list (isNewById). A position without the id list
+ * (hand-written, or saved by password mode before a switch of mode) is read inclusively by date.
+ * Switching mode therefore never skips a response; it may repeat the responses of the boundary second.
  */
 import { maxCursor, toCursor } from '../core/dates.js';
 import { ConfigError } from '../core/errors.js';
-import { isObject } from '../core/json.js';
+import { isObject, preview } from '../core/json.js';
 
 export const CURSOR_FIELD = 'Date Submitted';
 export const NUMBER_FIELD = 'Number';
+/** API-key mode's row key (the official API's response id). */
+export const RESPONSE_ID_FIELD = 'response_id';
+/** API-key mode's state key: the response ids created in the saved position's second. */
+export const RESPONSE_IDS_FIELD = 'response_ids';
 
 export interface Position {
   /** Highest Number a verified pass went past. */
   number?: number;
-  /** Newest `Date Submitted` emitted (cursor form). */
+  /** Newest `Date Submitted` emitted (cursor form); in API-key mode the newest a pass went past. */
   date?: string;
+  /** API-key mode: the response ids created in `date`'s second that a pass went past. */
+  ids?: string[];
 }
 
 export interface StreamState {
@@ -59,15 +73,19 @@ export function parseStreamState(blob: unknown, where = 'state'): StreamState {
       }
       position.number = number;
     }
+    const ids = isObject(value) ? value[RESPONSE_IDS_FIELD] : undefined;
+    if (ids !== undefined && ids !== null) {
+      if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string') || position.date === undefined) {
+        throw new ConfigError(`The ${where} file: the ${RESPONSE_IDS_FIELD} of survey ${id} must be a list of response ids next to its "${CURSOR_FIELD}". ${HELP}`);
+      }
+      position.ids = [...(ids)];
+    }
     if (position.date !== undefined || position.number !== undefined) result.surveys[id] = position;
   }
   return result;
 }
 
-function short(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
-}
+const short = (value: unknown): string => preview(value, 60);
 
 function dateOrThrow(value: unknown, what: string, where: string): string {
   const cursor = toCursor(value);
@@ -91,6 +109,34 @@ export function isNew(position: Position, number: number, date: string, startDat
 }
 
 /**
+ * API-key mode's row filter: with a saved id list, exactly the rows created after the saved second or
+ * in it with an id not in the list; with a date only, rows at or after it; `start_date` always.
+ */
+export function isNewById(position: Position, id: string, date: string, startDate: string | undefined): boolean {
+  if (startDate !== undefined && date < startDate) return false;
+  if (position.date === undefined) return true;
+  if (position.ids === undefined) return date >= position.date;
+  return date > position.date || (date === position.date && !position.ids.includes(id));
+}
+
+/**
+ * The date below which no row can be new for this stream (API-key mode's early stop): the later of its
+ * saved date and start_date, or undefined when it has neither (then every row may be new).
+ */
+export function dateBound(position: Position, startDate: string | undefined): string | undefined {
+  return maxCursor(position.date, startDate);
+}
+
+/**
+ * API-key mode's early stop: responses come newest first. Once that order was seen (two rows or more,
+ * creation times never going up) and a row is older than every stream's bound, no later row can be new.
+ * `floor` is the lowest bound over the streams, or undefined when any has none.
+ */
+export function canStopByDate(floor: string | undefined, date: string, descendingRows: number): boolean {
+  return floor !== undefined && descendingRows >= 2 && date < floor;
+}
+
+/**
  * The early stop: rows come sorted by Number, descending. Once that order was seen (two rows or more)
  * and a row's Number is at or below every incremental stream's saved Number, no later row can be new.
  * `floor` is the lowest saved Number over the streams read, or undefined when any has none.
@@ -105,14 +151,34 @@ export interface PassResult {
   maxNumber: number | undefined;
   /** Newest date among the rows this stream emitted. */
   newestEmitted: string | undefined;
+  /** API-key mode: the newest creation time in the pass, and the ids of every row created in that second. */
+  newest?: { date: string; ids: readonly string[] } | undefined;
 }
 
 /** A survey's position after a verified pass; never moves backwards. */
 export function advance(position: Position, pass: PassResult): Position {
+  if (pass.newest !== undefined) return advanceById(position, pass.newest);
   const number =
     position.number === undefined ? pass.maxNumber : pass.maxNumber === undefined ? position.number : Math.max(position.number, pass.maxNumber);
   const date = maxCursor(position.date, pass.newestEmitted);
-  return { ...(number !== undefined ? { number } : {}), ...(date !== undefined ? { date } : {}) };
+  // API-key mode's ids stay with a pass that saw no row (nothing moved); a Number pass replaces them.
+  const ids = pass.maxNumber === undefined && date === position.date ? position.ids : undefined;
+  return { ...(number !== undefined ? { number } : {}), ...(date !== undefined ? { date } : {}), ...(ids !== undefined ? { ids } : {}) };
+}
+
+/**
+ * API-key mode: the later of the saved second and the pass's newest, with the ids seen in it (the union
+ * when they are the same second). A Number saved by password mode is dropped once an API-key pass moved
+ * the position: it no longer says where the position is, and password mode then reads from the date.
+ */
+function advanceById(position: Position, newest: { date: string; ids: readonly string[] }): Position {
+  const saved = position.date;
+  if (saved !== undefined && saved > newest.date) return position;
+  if (saved === newest.date) {
+    const ids = [...new Set([...(position.ids ?? []), ...newest.ids])];
+    return { date: saved, ids };
+  }
+  return { date: newest.date, ids: [...new Set(newest.ids)] };
 }
 
 export function withPosition(state: StreamState, surveyId: string, position: Position): StreamState {
@@ -124,13 +190,14 @@ export function withPosition(state: StreamState, surveyId: string, position: Pos
  * the configured surveys that have no position yet, so it survives until each is read.
  */
 export function toStateBlob(state: StreamState, surveyIds: readonly string[]): Record<string, unknown> {
-  const surveys: Record<string, Record<string, string | number>> = {};
+  const surveys: Record<string, Record<string, string | number | string[]>> = {};
   const ids = new Set([...Object.keys(state.surveys), ...(state.fallback !== undefined ? surveyIds : [])]);
   for (const id of [...ids].sort()) {
     const p = positionOf(state, id);
-    const entry: Record<string, string | number> = {};
+    const entry: Record<string, string | number | string[]> = {};
     if (p.date !== undefined) entry[CURSOR_FIELD] = p.date;
     if (p.number !== undefined) entry[NUMBER_FIELD] = p.number;
+    if (p.ids !== undefined) entry[RESPONSE_IDS_FIELD] = [...p.ids].sort();
     surveys[id] = entry;
   }
   return { surveys };

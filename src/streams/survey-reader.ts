@@ -4,7 +4,12 @@
  * the rows its position says are new. Stops early once no later row can be new (state.ts: canStop).
  * Says nothing about statuses or state: the driver does.
  *
- * Two ways through the rows, one set of rules (row-rules.ts, state.ts, the stream encoders):
+ * API-key mode's passes (a header with response_id and no Number) are keyed by (date, response_id)
+ * instead: isNewById and canStopByDate, and the outcome carries the newest second and its ids. Their
+ * header may grow part way (pass.isHeader: a user attribute first seen on a later page); the reader then
+ * lays the longer header out again, keeping every earlier column where it was.
+ *
+ * Two ways through password mode's rows, one set of rules (row-rules.ts, state.ts, the stream encoders):
  * - row by row, on this thread, from the pass's `rows` (any source);
  * - in blocks, when the pass is a verified CSV file on local disk and the adapter frames records as
  *   bytes: block workers (block-pool.ts) parse, check, filter and encode record-aligned blocks side by
@@ -16,19 +21,20 @@
 import { readSync, openSync, closeSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { csvParseOptions } from '../core/csv.js';
+import { FileDateParser } from '../core/dates.js';
 import { CancelledError, DataError } from '../core/errors.js';
 import type { RecordFraming } from '../core/framing.js';
-import type { CsvFile, SurveySource } from '../hotjar/source.js';
+import type { CsvFile, SurveyPass, SurveySource } from '../hotjar/source.js';
 import { BlockWorkerError, type BlockPool, type BlockResult } from './block-pool.js';
 import { layout, type HeaderLayout } from './columns.js';
 import { PassProgress, RowChecker, badValue, latestDate, lineSpan } from './row-rules.js';
-import { isNew, type Position } from './state.js';
-import type { Emit, RowEncoder, StreamDefinition } from './stream.js';
+import { CURSOR_FIELD, NUMBER_FIELD, RESPONSE_ID_FIELD, canStopByDate, dateBound, isNew, isNewById, type Position } from './state.js';
+import type { Emit, ResponseStreamDefinition, RowEncoder } from './stream.js';
 
 export { FUTURE_TOLERANCE_MS } from './row-rules.js';
 
 export interface StreamTarget {
-  definition: StreamDefinition;
+  definition: ResponseStreamDefinition;
   /** Where this stream starts for this survey ({} for a full read). */
   position: Position;
   emit: Emit;
@@ -48,6 +54,8 @@ export interface StreamOutcome {
 export interface SurveyOutcome {
   rows: number;
   maxNumber: number | undefined;
+  /** API-key mode: the newest creation second in the pass and the ids of its rows. */
+  newest: { date: string; ids: string[] } | undefined;
   stoppedEarly: boolean;
   streams: StreamOutcome[];
 }
@@ -79,6 +87,14 @@ export class SurveyReader {
   private checker: RowChecker | undefined;
   private encoders: RowEncoder[] = [];
   private line = 1;
+  /** API-key mode (no Number column): the response_id and date columns, and what its early stop needs. */
+  private idIndex = -1;
+  private dateIndex = -1;
+  private readonly dates = new FileDateParser();
+  private previousDate = '9999-12-31T23:59:59';
+  private descendingRows = 0;
+  /** Drift and duplicate warnings already given (a grown header must not repeat them). */
+  private readonly warned = new Set<string>();
 
   constructor(
     private readonly source: SurveySource,
@@ -86,7 +102,13 @@ export class SurveyReader {
     private readonly options: SurveyReaderOptions,
   ) {
     this.label = `survey ${options.surveyId}`;
-    this.outcome = { rows: 0, maxNumber: undefined, stoppedEarly: false, streams: targets.map(() => ({ emitted: 0, newestEmitted: undefined })) };
+    this.outcome = {
+      rows: 0,
+      maxNumber: undefined,
+      newest: undefined,
+      stoppedEarly: false,
+      streams: targets.map(() => ({ emitted: 0, newestEmitted: undefined })),
+    };
     this.latest = latestDate(options.now ?? Date.now());
     this.progress = new PassProgress(this.floor);
   }
@@ -97,6 +119,17 @@ export class SurveyReader {
     for (const t of this.targets) {
       if (t.position.number === undefined) return undefined;
       floor = Math.min(floor, t.position.number);
+    }
+    return floor;
+  }
+
+  /** API-key mode: the lowest date bound over the streams, or undefined when any has none (no early stop). */
+  private get dateFloor(): string | undefined {
+    let floor: string | undefined;
+    for (const t of this.targets) {
+      const bound = dateBound(t.position, this.options.startDate);
+      if (bound === undefined) return undefined;
+      if (floor === undefined || bound < floor) floor = bound;
     }
     return floor;
   }
@@ -112,7 +145,7 @@ export class SurveyReader {
         if (taken === 'all') done = true;
         else skip = taken;
       }
-      if (!done) await this.readRows(pass.rows, skip);
+      if (!done) await this.readRows(pass, skip);
       this.checkSignal(); // records written after a stop may have been dropped: no end, no STATE
       const outcome = this.finish();
       this.options.ended?.(outcome);
@@ -123,8 +156,6 @@ export class SurveyReader {
   }
 
   private finish(): SurveyOutcome {
-    this.outcome.rows = this.progress.rows;
-    this.outcome.maxNumber = this.progress.maxNumber;
     const { duplicates } = this.progress;
     if (duplicates.length) {
       const list = duplicates.slice(0, 20).join(', ');
@@ -144,15 +175,18 @@ export class SurveyReader {
   // --- row by row
 
   /** Reads the rows; the first `skip` data rows were taken by the block path (only their lines are counted). */
-  private async readRows(rows: AsyncIterable<string[][]>, skip: number): Promise<void> {
+  private async readRows(pass: SurveyPass, skip: number): Promise<void> {
+    const dateFloor = this.dateFloor;
+    const questionIdOf = pass.questionIdOf?.bind(pass);
     let headerSeen = false;
-    for await (const batch of rows) {
+    for await (const batch of pass.rows) {
       this.checkSignal();
       for (const row of batch) {
-        if (!headerSeen) {
+        if (!headerSeen || pass.isHeader?.(row)) {
+          // The first header (unless the block path laid it out already), or a grown one (API-key mode).
+          if (headerSeen || !this.layout) this.header(row, questionIdOf);
+          if (!headerSeen) this.line = 1 + lineSpan(row);
           headerSeen = true;
-          if (!this.layout) this.header(row);
-          this.line = 1 + lineSpan(row);
           continue;
         }
         if (skip > 0) {
@@ -160,7 +194,7 @@ export class SurveyReader {
           this.line += lineSpan(row);
           continue;
         }
-        if (await this.row(row)) {
+        if (this.idIndex >= 0 ? await this.rowById(row, dateFloor) : await this.row(row)) {
           this.outcome.stoppedEarly = true;
           return;
         }
@@ -169,20 +203,25 @@ export class SurveyReader {
     if (!headerSeen) throw new DataError(`The export of ${this.label} is empty: it has no header row.`);
   }
 
-  private header(header: string[]): void {
-    const columns = RowChecker.columns(header);
-    if ('column' in columns) {
-      throw new DataError(`The export of ${this.label} has no "${columns.column}" column (line 1); Hotjar's file format may have changed.`);
+  private header(header: string[], questionIdOf?: (column: number) => string | undefined): void {
+    const byId = !header.includes(NUMBER_FIELD) && header.includes(RESPONSE_ID_FIELD);
+    for (const required of [byId ? RESPONSE_ID_FIELD : NUMBER_FIELD, CURSOR_FIELD]) {
+      if (!header.includes(required)) {
+        throw new DataError(`The export of ${this.label} has no "${required}" column (line 1); Hotjar's file format may have changed.`);
+      }
     }
-    this.checker = new RowChecker(columns.numberIndex, columns.dateIndex, this.latest);
+    this.idIndex = byId ? header.indexOf(RESPONSE_ID_FIELD) : -1;
+    this.dateIndex = header.indexOf(CURSOR_FIELD);
+    this.checker = byId ? undefined : new RowChecker(header.indexOf(NUMBER_FIELD), this.dateIndex, this.latest);
     this.layout = layout(header);
-    const { keys, duplicates } = this.layout;
+    const { keys } = this.layout;
+    const duplicates = this.layout.duplicates.filter((d) => this.once(`duplicate ${d}`));
     if (duplicates.length) {
       this.options.log('WARN', `Survey ${this.options.surveyId}: the header repeats ${duplicates.map((d) => JSON.stringify(d)).join(', ')}; the repeats are keyed "<text> (2)", "<text> (3)".`);
     }
-    for (const t of this.targets) {
+    for (const [i, t] of this.targets.entries()) {
       if (!t.declared) continue;
-      const extra = keys.filter((k) => !t.declared?.has(k));
+      const extra = keys.filter((k) => !t.declared?.has(k) && this.once(`drift ${i} ${k}`));
       if (extra.length) {
         this.options.log(
           'WARN',
@@ -190,8 +229,15 @@ export class SurveyReader {
         );
       }
     }
-    const ctx = { siteId: this.options.siteId, surveyId: this.options.surveyId, layout: this.layout };
+    const ctx = { siteId: this.options.siteId, surveyId: this.options.surveyId, layout: this.layout, questionIdOf };
     this.encoders = this.targets.map((t) => t.definition.encoder(ctx));
+  }
+
+  /** True the first time a warning key is seen. */
+  private once(key: string): boolean {
+    if (this.warned.has(key)) return false;
+    this.warned.add(key);
+    return true;
   }
 
   /** Handles one response row; resolves to true when the pass can stop here. */
@@ -224,12 +270,60 @@ export class SurveyReader {
     return false;
   }
 
+  /**
+   * API-key mode's row: keyed by (Date Submitted, response_id), filtered by isNewById; resolves to true
+   * when the pass can stop here (canStopByDate).
+   */
+  private async rowById(row: string[], floor: string | undefined): Promise<boolean> {
+    const index = this.outcome.rows + 1;
+    const id = row[this.idIndex] ?? '';
+    if (id === '') throw this.badResponse(index, id, RESPONSE_ID_FIELD, 'it is empty');
+    const dateText = row[this.dateIndex] ?? '';
+    const date = this.dates.parse(dateText);
+    if (date === undefined) {
+      throw this.badResponse(index, id, CURSOR_FIELD, `${JSON.stringify(dateText)} is not a date-time like 2023-09-27T23:27:33Z`);
+    }
+    if (date > this.latest) {
+      throw this.badResponse(index, id, CURSOR_FIELD, `${dateText} is more than a day in the future, so it cannot be a submission time`);
+    }
+    this.descendingRows = date <= this.previousDate ? this.descendingRows + 1 : Number.NEGATIVE_INFINITY;
+    this.previousDate = date;
+    if (canStopByDate(floor, date, this.descendingRows)) return true;
+    this.outcome.rows++;
+    const newest = this.outcome.newest;
+    if (newest === undefined || date > newest.date) this.outcome.newest = { date, ids: [id] };
+    else if (date === newest.date) newest.ids.push(id);
+    let wait: Promise<void> | undefined;
+    for (let i = 0; i < this.targets.length; i++) {
+      const target = this.targets[i];
+      const encoder = this.encoders[i];
+      const stats = this.outcome.streams[i];
+      if (!target || !encoder || !stats || !isNewById(target.position, id, date, this.options.startDate)) continue;
+      if (stats.emitted === 0) await target.onFirstRecord();
+      const before = stats.emitted;
+      wait =
+        encoder.encode(row, undefined, date, (data) => {
+          stats.emitted++;
+          return target.emit(data);
+        }) ?? wait;
+      if (stats.emitted > before && (stats.newestEmitted === undefined || date > stats.newestEmitted)) stats.newestEmitted = date;
+    }
+    if (wait) await wait;
+    return false;
+  }
+
+  private badResponse(index: number, id: string, column: string, what: string): DataError {
+    const which = id === '' ? `response ${index} of the pass` : `response ${JSON.stringify(id)}`;
+    return new DataError(`The responses of ${this.label} have a bad value in ${which}, column "${column}": ${what}.`);
+  }
+
   // --- in blocks
 
   /** Reads the file in blocks: 'all' when the pass is over, else how many data rows were taken before the row path must go on. */
   private async readBlocks(file: CsvFile, pool: BlockPool, write: BytesWriter): Promise<'all' | number> {
     const header = readHeader(file);
-    if (!header) return 0; // not valid CSV, or no header: the row path says what is wrong
+    // Not valid CSV, no header, or not an export's header: the row path says what is wrong.
+    if (!header || !header.includes(NUMBER_FIELD)) return 0;
     this.header(header);
     const run = pool.run(
       {
@@ -333,7 +427,7 @@ function readHeader(file: CsvFile): string[] | undefined {
     closeSync(fd);
   }
   try {
-    const records = parse(bytes, csvParseOptions(file.maxRecordBytes)) as string[][];
+    const records = parse(bytes, csvParseOptions(file.maxRecordBytes));
     return records.length === 1 ? records[0] : undefined;
   } catch {
     return undefined;

@@ -152,7 +152,7 @@ function expectedAnswers(surveys: Surveys, only?: Set<string>): AnswerRow[] {
 function normaliseTags(tags: unknown): string | null {
   if (tags === null || tags === undefined) return null;
   if (Array.isArray(tags)) return tags.length === 0 ? null : tags.join(', ');
-  return String(tags);
+  return typeof tags === 'string' ? tags : JSON.stringify(tags);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -258,7 +258,7 @@ function runPipeline(files: { config: string; catalog: string; target: string; s
             try {
               return JSON.parse(l) as Message;
             } catch {
-              return { type: 'NOT-JSON', value: l } as Message;
+              return { type: 'NOT-JSON', value: l };
             }
           });
         const targetLines = Buffer.concat(targetOut).toString('utf8').split('\n').filter((l) => l.trim() !== '');

@@ -4,7 +4,7 @@
  */
 import type { ConnectorError } from '../../src/core/errors.js';
 import { ConfigError } from '../../src/core/errors.js';
-import type { SurveyPass, SurveySource } from '../../src/hotjar/source.js';
+import type { SurveyInfo, SurveyPass, SurveySource } from '../../src/hotjar/source.js';
 import { FIXED_COLUMNS } from '../../src/streams/columns.js';
 import type { LogLevel, ReadPlan, ReadSink, StreamPlan, StreamSink, StreamStatus } from '../../src/streams/driver.js';
 import { EMPTY_STATE, type StreamState } from '../../src/streams/state.js';
@@ -111,6 +111,16 @@ export class FakeSource implements SurveySource {
         log.closedAfter ??= log.pulled;
       },
     };
+  }
+
+  /** The site's survey list: by default the surveys given, in order, each named "Survey <id>"; an Error is thrown. */
+  list: SurveyInfo[] | Error | undefined;
+  listCalls = 0;
+
+  async listSurveys(): Promise<SurveyInfo[]> {
+    this.listCalls++;
+    if (this.list instanceof Error) throw this.list;
+    return this.list ?? Object.keys(this.surveys).map((id) => ({ id, fields: { id, name: `Survey ${id}` } }));
   }
 
   async close(): Promise<void> {}

@@ -38,6 +38,31 @@ export class ExportClient {
     return `${this.options.baseUrl}/ask/v3/sites/${this.options.siteId}/polls/${surveyId}/responses/export?${q.toString()}`;
   }
 
+  surveyListUrl(): string {
+    return `${this.options.baseUrl}/v1/sites/${this.options.siteId}/surveys`;
+  }
+
+  /**
+   * The internal API's list of the site's surveys, as JSON (its shape is unknown: survey-list.ts reads
+   * it tolerantly). Refusals and unknown sites are ConfigErrors that also offer survey_ids as the way out.
+   */
+  async surveyList(): Promise<unknown> {
+    const site = this.options.siteId;
+    const what = `survey list of site ${site}`;
+    return this.authorizedJson(this.surveyListUrl(), what).catch((err: unknown) => {
+      if (!(err instanceof HttpStatusError)) throw err;
+      const why =
+        err.status === 404
+          ? `Hotjar knows no site ${site} for this user, or no longer answers at this address (HTTP 404)`
+          : err.status === 401 || err.status === 403
+            ? `Hotjar refused the ${what} even after a fresh login (${describeFailure(err)})`
+            : `Hotjar rejected the ${what} (${describeFailure(err)})`;
+      throw new ConfigError(`${why}. Check site_id; or list the surveys to read in survey_ids (the numbers in each survey's URL on insights.hotjar.com).`, {
+        cause: err,
+      });
+    });
+  }
+
   /** Asks Hotjar to build a survey's CSV export; returns the pre-signed download URL. */
   async downloadUrl(surveyId: string): Promise<URL> {
     const site = this.options.siteId;
@@ -165,8 +190,10 @@ export class ExportClient {
   /** Downloads an export to `path` (the spool). */
   async spool(url: URL, surveyId: string, path: string): Promise<SpooledDownload> {
     return this.download(url, surveyId, async (res) => {
-      const length = res.headers['content-length'];
-      const chunked = String(res.headers['transfer-encoding'] ?? '').toLowerCase().includes('chunked');
+      // Only a Content-Length, declared before the body and checked by undici against it, proves that a
+      // body is whole: a chunked body that ends cleanly may still have been ended early by its server
+      // (a generator failing part way), which for a plain CSV cut at a row boundary cannot be detected.
+      const lengthProven = res.headers['content-length'] !== undefined;
       let bytes = 0;
       const counted = async function* (body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
         for await (const chunk of body) {
@@ -175,7 +202,7 @@ export class ExportClient {
         }
       };
       await pipeline(res.body as AsyncIterable<Buffer>, counted, createWriteStream(path));
-      return { path, bytes, lengthProven: length !== undefined || chunked };
+      return { path, bytes, lengthProven };
     });
   }
 }

@@ -73,7 +73,7 @@ export async function* csvRows(source: AsyncIterable<Uint8Array>, maxRecordBytes
   try {
     for (;;) {
       while (inbox.length === 0) {
-        if (failure !== undefined) throw failure;
+        if (failure !== undefined) throw failure instanceof Error ? failure : new Error('the CSV worker failed');
         await new Promise<void>((resolve) => (wake = resolve));
       }
       const msg = inbox.shift();

@@ -50,7 +50,7 @@ export const DEFAULT_LIMITS: ExportLimits = Object.freeze({ maxInflatedBytes: 16
 export interface SpooledDownload {
   path: string; // the file on disk holding the whole body
   bytes: number; // its size
-  /** true when the transfer proved its own end (Content-Length matched, or chunked encoding ended properly) */
+  /** true when the transfer proved its own end: a Content-Length, which the body matched */
   lengthProven: boolean;
 }
 
@@ -169,7 +169,7 @@ async function verifyPlainCsv(file: SpooledDownload, label: string, options: Ver
     throw problem(
       BrokenExportError,
       label,
-      'is a plain CSV whose transfer did not prove its length (no matching Content-Length, no properly ended chunked encoding): the end of the export cannot be proven, so it may have been cut.',
+      'is a plain CSV whose transfer did not prove its length (no Content-Length): the end of the export cannot be proven, so it may have been cut.',
     );
   }
   const scanner = options.csvPath === undefined ? undefined : new CsvLayoutScanner(options.blockBytes ?? DEFAULT_BLOCK_BYTES);

@@ -30,7 +30,8 @@ export interface ExportSourceOptions {
   signal?: AbortSignal | undefined;
 }
 
-export class ExportSource implements SurveySource {
+/** The export part of password mode's SurveySource (connect.ts adds the survey list). */
+export class ExportSource implements Omit<SurveySource, 'listSurveys'> {
   private readonly dir: string;
 
   constructor(
@@ -104,8 +105,9 @@ export class ExportSource implements SurveySource {
     }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     rmSync(this.dir, { recursive: true, force: true });
+    return Promise.resolve();
   }
 }
 
