@@ -74,6 +74,7 @@ export class Writer<M extends { type: string }> {
       if (written) queueMicrotask(written);
       return undefined;
     }
+    this.lastWriteAt = Date.now();
     if (this.pending.length) void this.flush();
     return this.send(lines, written);
   }
