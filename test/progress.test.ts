@@ -12,7 +12,9 @@ let sandbox: HotjarSandbox;
 let catalogPath: string;
 
 beforeAll(async () => {
-  sandbox = await new HotjarSandbox({ surveys: new Map([['111', { header: [...CHECKOUT_HEADER], rows: generate(checkoutRow, 50) }]]) }).start();
+  sandbox = await new HotjarSandbox({
+    surveys: new Map([['111', { header: [...CHECKOUT_HEADER], rows: generate(checkoutRow, 50) }]]),
+  }).start();
   catalogPath = writeJson(tempDir(), 'catalog.json', catalog('full_refresh'));
 });
 afterAll(async () => {

@@ -94,7 +94,13 @@ export interface ReadOptions {
   pool?: BlockPool | undefined;
 }
 
-export async function readStreams(source: SurveySource, plan: ReadPlan, sink: ReadSink, signal?: AbortSignal, options: ReadOptions = {}): Promise<ReadResult> {
+export async function readStreams(
+  source: SurveySource,
+  plan: ReadPlan,
+  sink: ReadSink,
+  signal?: AbortSignal,
+  options: ReadOptions = {},
+): Promise<ReadResult> {
   const all = plan.streams.map((p) => ({ plan: p, sink: sink.stream(p.definition.name), state: p.state, running: false, failed: false }));
   const streams = all.filter((s): s is Running<ResponseStreamDefinition> => s.plan.definition.kind === 'responses');
   const listed = all.filter((s): s is Running<SurveysStreamDefinition> => s.plan.definition.kind === 'surveys');
@@ -139,7 +145,11 @@ export async function readStreams(source: SurveySource, plan: ReadPlan, sink: Re
           s.state = withPosition(
             s.state,
             surveyId,
-            advance(positionOf(s.state, surveyId), { maxNumber: outcome.maxNumber, newestEmitted: stats.newestEmitted, newest: outcome.newest }),
+            advance(positionOf(s.state, surveyId), {
+              maxNumber: outcome.maxNumber,
+              newestEmitted: stats.newestEmitted,
+              newest: outcome.newest,
+            }),
           );
         }
         waits.push(running(s));
@@ -149,7 +159,10 @@ export async function readStreams(source: SurveySource, plan: ReadPlan, sink: Re
         failures.push({ surveyId, error: failed });
       } else {
         const emitted = outcome.streams.map((o, i) => `${o.emitted} ${streams[i]?.plan.definition.name ?? ''}`).join(', ');
-        sink.log('INFO', `Survey ${surveyId}: ${outcome.rows} responses read, ${emitted} records emitted${outcome.stoppedEarly ? ' (stopped early: the rest is older than the saved position)' : ''}.`);
+        sink.log(
+          'INFO',
+          `Survey ${surveyId}: ${outcome.rows} responses read, ${emitted} records emitted${outcome.stoppedEarly ? ' (stopped early: the rest is older than the saved position)' : ''}.`,
+        );
       }
       return Promise.all(waits.filter((w): w is Promise<void> => w !== undefined));
     };

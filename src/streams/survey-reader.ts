@@ -217,7 +217,10 @@ export class SurveyReader {
     const { keys } = this.layout;
     const duplicates = this.layout.duplicates.filter((d) => this.once(`duplicate ${d}`));
     if (duplicates.length) {
-      this.options.log('WARN', `Survey ${this.options.surveyId}: the header repeats ${duplicates.map((d) => JSON.stringify(d)).join(', ')}; the repeats are keyed "<text> (2)", "<text> (3)".`);
+      this.options.log(
+        'WARN',
+        `Survey ${this.options.surveyId}: the header repeats ${duplicates.map((d) => JSON.stringify(d)).join(', ')}; the repeats are keyed "<text> (2)", "<text> (3)".`,
+      );
     }
     for (const [i, t] of this.targets.entries()) {
       if (!t.declared) continue;
