@@ -8,7 +8,16 @@ import { EMPTY_STATE } from '../streams/state.js';
 import { supportsIncremental } from '../streams/stream.js';
 import { parseConfiguredCatalog } from './catalog.js';
 import type { AirbyteContext } from './context.js';
-import { errorTrace, logMessage, rateLimited, recordEncoder, recordFraming, stateMessage, streamStatus } from './messages.js';
+import {
+  errorTrace,
+  estimateTrace,
+  logMessage,
+  rateLimited,
+  recordEncoder,
+  recordFraming,
+  stateMessage,
+  streamStatus,
+} from './messages.js';
 import { parseStateFile } from '../streams/state-file.js';
 
 export interface ReadArgs {
@@ -55,6 +64,7 @@ export async function read({ writer, signal }: AirbyteContext, args: ReadArgs): 
         state: (blob, count) => writer.write(stateMessage(name, blob, count)),
         status: (status) => writer.write(streamStatus(name, status)),
         failed: (error) => writer.write(errorTrace(error, name)),
+        estimate: (records) => writer.write(estimateTrace(name, records)),
       };
     },
   };

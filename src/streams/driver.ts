@@ -31,6 +31,9 @@ import { advance, positionOf, toStateBlob, withPosition, type StreamState } from
 import type { ResponseStreamDefinition, StreamDefinition, StreamName, SurveysStreamDefinition } from './stream.js';
 import { SurveyReader, type StreamTarget, type SurveyOutcome } from './survey-reader.js';
 
+/** At most one progress LOG line this often on long reads. */
+const PROGRESS_LOG_MS = 30_000;
+
 export type StreamStatus = 'STARTED' | 'RUNNING' | 'COMPLETE' | 'INCOMPLETE';
 export type LogLevel = 'ERROR' | 'WARN' | 'INFO';
 
@@ -40,6 +43,8 @@ export interface StreamSink {
   state(blob: Record<string, unknown>, recordCount: number): Promise<void> | undefined;
   status(status: StreamStatus): Promise<void> | undefined;
   failed(error: ConnectorError): Promise<void> | undefined;
+  /** A guess at how many records the stream will emit in this run (refined as it goes). */
+  estimate?(records: number): Promise<void> | undefined;
   /** How the adapter frames this stream's record data into a line, when it takes records as bytes (ReadSink.recordBytes). */
   readonly framing?: RecordFraming | undefined;
 }
@@ -121,6 +126,34 @@ export async function readStreams(
   const halt = new AbortController();
   const stop = signal ? AbortSignal.any([signal, halt.signal]) : halt.signal;
 
+  // Progress: each survey's estimated (then, once read, actual) responses; ESTIMATE per stream from their
+  // sum and the records per response seen so far; a LOG with rows and rate at most every 30 s.
+  const expected = new Map<string, number>();
+  const readers = new Map<string, SurveyReader>();
+  const startedAt = Date.now();
+  let lastProgressLog = startedAt;
+  const progress = (): Promise<unknown> => {
+    let total = 0;
+    for (const n of expected.values()) total += n;
+    let rows = 0;
+    const emitted = streams.map(() => 0);
+    for (const r of readers.values()) {
+      rows += r.outcome.rows;
+      r.outcome.streams.forEach((o, i) => (emitted[i] = (emitted[i] ?? 0) + o.emitted));
+    }
+    const now = Date.now();
+    if (now - lastProgressLog >= PROGRESS_LOG_MS) {
+      lastProgressLog = now;
+      const rate = Math.round((rows * 1000) / Math.max(1, now - startedAt));
+      sink.log('INFO', `Progress: ${rows} responses read so far (about ${total} in the exports being read), ${rate} responses/s.`);
+    }
+    return Promise.all(
+      streams
+        .map((s, i) => s.sink.estimate?.(Math.round(total * (rows > 0 ? (emitted[i] ?? 0) / rows : 1))))
+        .filter((w) => w !== undefined),
+    );
+  };
+
   const readSurvey = async (surveyId: string): Promise<void> => {
     const targets: StreamTarget[] = streams.map((s) => ({
       definition: s.plan.definition,
@@ -173,8 +206,16 @@ export async function readStreams(
       log: (level, message) => sink.log(level, message),
       blocks: pool && write ? { pool, write } : undefined,
       signal: stop,
-      ended: (outcome) => void end(outcome, undefined),
+      ended: (outcome) => {
+        expected.set(surveyId, outcome.rows);
+        void end(outcome, undefined);
+      },
+      estimated: (rows) => {
+        expected.set(surveyId, rows);
+        void progress();
+      },
     });
+    readers.set(surveyId, reader);
     sink.log('INFO', `Reading survey ${surveyId} of site ${plan.siteId} for ${streams.map((s) => s.plan.definition.name).join(' and ')}.`);
     try {
       await reader.read();

@@ -75,6 +75,11 @@ export interface SurveyReaderOptions {
   signal?: AbortSignal | undefined;
   /** Called the moment the pass has read all it will (right after its last record), before its files are released. */
   ended?: ((outcome: SurveyOutcome) => void) | undefined;
+  /**
+   * Told how many responses the export holds, estimated from its size and the rows of the blocks read so
+   * far (after the first block, then every 16th): for progress estimates.
+   */
+  estimated?: ((rows: number) => void) | undefined;
 }
 
 export class SurveyReader {
@@ -358,6 +363,11 @@ export class SurveyReader {
         if (await this.block(block, write, () => run.recycle(block))) {
           this.outcome.stoppedEarly = true;
           return 'all';
+        }
+        if (this.options.estimated && block.index % 16 === 0) {
+          const dataBytes = file.layout.bytes - file.layout.headerEnd;
+          const seenBytes = (file.layout.boundaries[block.index + 1] ?? file.layout.bytes) - file.layout.headerEnd;
+          if (seenBytes > 0) this.options.estimated(Math.round((dataBytes * this.progress.rows) / seenBytes));
         }
         if (block.halt) return this.progress.rows;
       }
