@@ -882,3 +882,20 @@ describe('driver: surveys side by side (max_concurrent_surveys)', () => {
     expect(sink.statusesOf(R).at(-1)).toBe('INCOMPLETE');
   });
 });
+
+describe('driver: progress', () => {
+  it('logs progress (responses read so far and the rate) once a survey ends, at most once per interval', async () => {
+    const source = new FakeSource({ '11': SURVEY_11, '12': SURVEY_12 });
+    const sink = new RecordingSink();
+    await readStreams(source, readPlan(['11', '12'], [streamPlan(surveyResponses)]), sink, undefined, { progressLogMs: 0 });
+    const progress = sink.logs.filter((l) => l.message.startsWith('Progress:'));
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    expect(progress.at(-1)!.message).toMatch(
+      /^Progress: 5 responses read so far \(about 5 in the exports being read\), \d+ responses\/s\.$/,
+    );
+    // The default interval (30 s) says nothing on a read this short.
+    const quiet = new RecordingSink();
+    await readStreams(new FakeSource({ '11': SURVEY_11 }), readPlan(['11'], [streamPlan(surveyResponses)]), quiet);
+    expect(quiet.logs.some((l) => l.message.startsWith('Progress:'))).toBe(false);
+  });
+});

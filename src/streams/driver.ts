@@ -97,6 +97,8 @@ interface Running<D extends StreamDefinition> {
 export interface ReadOptions {
   /** The block workers to use (tests point them at the built worker); by default the driver starts its own. */
   pool?: BlockPool | undefined;
+  /** At most one progress LOG this often (default 30 s; tests make it shorter). */
+  progressLogMs?: number | undefined;
 }
 
 export async function readStreams(
@@ -142,7 +144,7 @@ export async function readStreams(
       r.outcome.streams.forEach((o, i) => (emitted[i] = (emitted[i] ?? 0) + o.emitted));
     }
     const now = Date.now();
-    if (now - lastProgressLog >= PROGRESS_LOG_MS) {
+    if (now - lastProgressLog >= (options.progressLogMs ?? PROGRESS_LOG_MS)) {
       lastProgressLog = now;
       const rate = Math.round((rows * 1000) / Math.max(1, now - startedAt));
       sink.log('INFO', `Progress: ${rows} responses read so far (about ${total} in the exports being read), ${rate} responses/s.`);
@@ -209,6 +211,7 @@ export async function readStreams(
       ended: (outcome) => {
         expected.set(surveyId, outcome.rows);
         void end(outcome, undefined);
+        void progress();
       },
       estimated: (rows) => {
         expected.set(surveyId, rows);
