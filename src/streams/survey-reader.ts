@@ -259,12 +259,18 @@ export class SurveyReader {
     if (!this.progress.admit(number)) return true;
     this.outcome.rows = this.progress.rows;
     this.outcome.maxNumber = this.progress.maxNumber;
+    await this.emitRow(row, number, date, (position) => isNew(position, number, date, this.options.startDate));
+    return false;
+  }
+
+  /** Hands one checked row to every stream whose position says it is new (both row paths). */
+  private async emitRow(row: string[], number: number | undefined, date: string, isNewFor: (position: Position) => boolean): Promise<void> {
     let wait: Promise<void> | undefined;
     for (let i = 0; i < this.targets.length; i++) {
       const target = this.targets[i];
       const encoder = this.encoders[i];
       const stats = this.outcome.streams[i];
-      if (!target || !encoder || !stats || !isNew(target.position, number, date, this.options.startDate)) continue;
+      if (!target || !encoder || !stats || !isNewFor(target.position)) continue;
       if (stats.emitted === 0) await target.onFirstRecord();
       const before = stats.emitted;
       wait =
@@ -275,7 +281,6 @@ export class SurveyReader {
       if (stats.emitted > before && (stats.newestEmitted === undefined || date > stats.newestEmitted)) stats.newestEmitted = date;
     }
     if (wait) await wait;
-    return false;
   }
 
   /**
@@ -301,22 +306,7 @@ export class SurveyReader {
     const newest = this.outcome.newest;
     if (newest === undefined || date > newest.date) this.outcome.newest = { date, ids: [id] };
     else if (date === newest.date) newest.ids.push(id);
-    let wait: Promise<void> | undefined;
-    for (let i = 0; i < this.targets.length; i++) {
-      const target = this.targets[i];
-      const encoder = this.encoders[i];
-      const stats = this.outcome.streams[i];
-      if (!target || !encoder || !stats || !isNewById(target.position, id, date, this.options.startDate)) continue;
-      if (stats.emitted === 0) await target.onFirstRecord();
-      const before = stats.emitted;
-      wait =
-        encoder.encode(row, undefined, date, (data) => {
-          stats.emitted++;
-          return target.emit(data);
-        }) ?? wait;
-      if (stats.emitted > before && (stats.newestEmitted === undefined || date > stats.newestEmitted)) stats.newestEmitted = date;
-    }
-    if (wait) await wait;
+    await this.emitRow(row, undefined, date, (position) => isNewById(position, id, date, this.options.startDate));
     return false;
   }
 
