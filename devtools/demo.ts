@@ -45,7 +45,9 @@ async function main(): Promise<void> {
     await run('log in and check that both surveys can be exported', ['check', '--config', config]);
     const discovered = await run("the streams, with every column of the surveys' exports", ['discover', '--config', config]);
     // Configure what discover offers, as a platform would: the response streams incremental (append-dedup), surveys full refresh.
-    const catalogMessage = discovered.map((l) => JSON.parse(l) as { type: string; catalog?: { streams: Record<string, unknown>[] } }).find((m) => m.type === 'CATALOG');
+    const catalogMessage = discovered
+      .map((l) => JSON.parse(l) as { type: string; catalog?: { streams: Record<string, unknown>[] } })
+      .find((m) => m.type === 'CATALOG');
     const catalog = join(dir, 'configured_catalog.json');
     writeFileSync(
       catalog,
@@ -62,11 +64,14 @@ async function main(): Promise<void> {
         }),
       }),
     );
-    const first = await run('first read: the surveys (full refresh), then every response and answer (incremental), a STATE per survey and stream', [
-      'read', '--config', config, '--catalog', catalog,
-    ]);
+    const first = await run(
+      'first read: the surveys (full refresh), then every response and answer (incremental), a STATE per survey and stream',
+      ['read', '--config', config, '--catalog', catalog],
+    );
     const statePath = join(dir, 'state.json');
-    const states = first.map((l) => JSON.parse(l) as { type: string; state?: { stream?: { stream_descriptor?: { name?: string } } } }).filter((m) => m.type === 'STATE');
+    const states = first
+      .map((l) => JSON.parse(l) as { type: string; state?: { stream?: { stream_descriptor?: { name?: string } } } })
+      .filter((m) => m.type === 'STATE');
     const lastPerStream = new Map(states.map((m) => [m.state?.stream?.stream_descriptor?.name, m.state]));
     writeFileSync(statePath, JSON.stringify([...lastPerStream.values()], null, 2));
 
@@ -75,9 +80,17 @@ async function main(): Promise<void> {
     const newer = fileDate(Date.parse(`${top[2]!.replace(' ', 'T')}Z`) + 90_000);
     const older = fileDate(Date.parse(`${top[2]!.replace(' ', 'T')}Z`) - 86_400_000);
     sandbox.addResponses(SAMPLE_SURVEYS.checkout, [checkoutRow(Number(top[0]) + 2, newer), checkoutRow(Number(top[0]) + 1, older)]);
-    process.stdout.write(`\n# Two new responses arrive in survey ${SAMPLE_SURVEYS.checkout}: one new, one submitted a day earlier but delivered late.\n`);
+    process.stdout.write(
+      `\n# Two new responses arrive in survey ${SAMPLE_SURVEYS.checkout}: one new, one submitted a day earlier but delivered late.\n`,
+    );
     await run('second read from the saved state: exactly the two new responses (by Number), nothing repeated', [
-      'read', '--config', config, '--catalog', catalog, '--state', statePath,
+      'read',
+      '--config',
+      config,
+      '--catalog',
+      catalog,
+      '--state',
+      statePath,
     ]);
     await apiKeyMode(sandbox.surveys as Map<string, { header: string[]; rows: string[][] }>, dir);
     process.stdout.write(
@@ -92,32 +105,56 @@ async function main(): Promise<void> {
 async function apiKeyMode(surveys: Map<string, { header: string[]; rows: string[][] }>, dir: string): Promise<void> {
   const official = await new HotjarOfficialStandIn({ siteId: SAMPLE_SITE_ID, surveys }).start();
   try {
-    process.stdout.write(`\n\x1b[1m# API-key mode\x1b[0m: the same surveys through Hotjar's official API (stand-in at ${official.apiUrl}); no survey_ids, so every survey of the site is read.\n`);
+    process.stdout.write(
+      `\n\x1b[1m# API-key mode\x1b[0m: the same surveys through Hotjar's official API (stand-in at ${official.apiUrl}); no survey_ids, so every survey of the site is read.\n`,
+    );
     const config = join(dir, 'api-config.json');
     writeFileSync(config, JSON.stringify(official.config(), null, 2));
-    await run('get a token for the API key, list the site\'s surveys and prove the plan on each', ['check', '--config', config]);
+    await run("get a token for the API key, list the site's surveys and prove the plan on each", ['check', '--config', config]);
     const catalog = join(dir, 'api-catalog.json');
     writeFileSync(
       catalog,
       JSON.stringify({
         streams: [
-          { stream: { name: 'surveys', json_schema: {}, supported_sync_modes: ['full_refresh'] }, sync_mode: 'full_refresh', destination_sync_mode: 'overwrite' },
-          { stream: { name: 'survey_responses', json_schema: {}, supported_sync_modes: ['full_refresh', 'incremental'] }, sync_mode: 'incremental', destination_sync_mode: 'append_dedup' },
+          {
+            stream: { name: 'surveys', json_schema: {}, supported_sync_modes: ['full_refresh'] },
+            sync_mode: 'full_refresh',
+            destination_sync_mode: 'overwrite',
+          },
+          {
+            stream: { name: 'survey_responses', json_schema: {}, supported_sync_modes: ['full_refresh', 'incremental'] },
+            sync_mode: 'incremental',
+            destination_sync_mode: 'append_dedup',
+          },
         ],
       }),
     );
-    const first = await run('the surveys, then every response: the columns of password mode plus response_id, is_complete, recording_url, Comment for:, Sentiment for:', [
-      'read', '--config', config, '--catalog', catalog,
-    ]);
-    const states = first.map((l) => JSON.parse(l) as { type: string; state?: { stream?: { stream_descriptor?: { name?: string } } } }).filter((m) => m.type === 'STATE');
+    const first = await run(
+      'the surveys, then every response: the columns of password mode plus response_id, is_complete, recording_url, Comment for:, Sentiment for:',
+      ['read', '--config', config, '--catalog', catalog],
+    );
+    const states = first
+      .map((l) => JSON.parse(l) as { type: string; state?: { stream?: { stream_descriptor?: { name?: string } } } })
+      .filter((m) => m.type === 'STATE');
     const statePath = join(dir, 'api-state.json');
-    writeFileSync(statePath, JSON.stringify([...new Map(states.map((m) => [m.state?.stream?.stream_descriptor?.name, m.state])).values()], null, 2));
+    writeFileSync(
+      statePath,
+      JSON.stringify([...new Map(states.map((m) => [m.state?.stream?.stream_descriptor?.name, m.state])).values()], null, 2),
+    );
     const survey = surveys.get(SAMPLE_SURVEYS.checkout)!;
     const top = survey.rows[0]!;
     official.addResponses(SAMPLE_SURVEYS.checkout, [checkoutRow(Number(top[0]) + 1, top[2]!)]);
-    process.stdout.write(`\n# A new response arrives in survey ${SAMPLE_SURVEYS.checkout}, created in the very second of the newest one read.\n`);
+    process.stdout.write(
+      `\n# A new response arrives in survey ${SAMPLE_SURVEYS.checkout}, created in the very second of the newest one read.\n`,
+    );
     await run('resumed from the state (newest second and its response ids): exactly the new response, one page asked for', [
-      'read', '--config', config, '--catalog', catalog, '--state', statePath,
+      'read',
+      '--config',
+      config,
+      '--catalog',
+      catalog,
+      '--state',
+      statePath,
     ]);
   } finally {
     await official.stop();

@@ -41,7 +41,12 @@ async function main(): Promise<void> {
     surveys,
     ...network.sandbox,
   }).start();
-  const official = await new HotjarOfficialStandIn({ host: values.host, port: Number(values['api-port']), siteId: SAMPLE_SITE_ID, surveys }).start();
+  const official = await new HotjarOfficialStandIn({
+    host: values.host,
+    port: Number(values['api-port']),
+    siteId: SAMPLE_SITE_ID,
+    surveys,
+  }).start();
   const apiConfig = official.config();
   const apiOut = values['api-config-out'];
   if (apiOut) writeFileSync(apiOut, `${JSON.stringify(apiConfig, null, 2)}\n`);

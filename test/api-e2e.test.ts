@@ -10,7 +10,20 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CHECKOUT_HEADER, NPS_HEADER, checkoutRow, fileDate, generate, npsRow, type SurveyData } from '../devtools/stand-in/data.js';
 import { HotjarOfficialStandIn, responseId } from '../devtools/stand-in/official.js';
 import { HotjarSandbox } from '../devtools/stand-in/server.js';
-import { ROOT, assertAllValid, byType, errors, records, runCli, states, statuses, tempDir, writeJson, type Message, type RunResult } from './helpers.js';
+import {
+  ROOT,
+  assertAllValid,
+  byType,
+  errors,
+  records,
+  runCli,
+  states,
+  statuses,
+  tempDir,
+  writeJson,
+  type Message,
+  type RunResult,
+} from './helpers.js';
 import { checkSingerOutput } from './singer-checker.js';
 
 const SITE = '1234567';
@@ -30,25 +43,29 @@ function freshSurveys(): Map<string, SurveyData> {
 }
 
 const apiConfig = (extra: Record<string, unknown> = {}): string =>
-  writeJson(dir, `api-${Math.random().toString(36).slice(2)}.json`, official.config({ max_attempts: 4, max_retry_wait_seconds: 0.05, request_timeout_seconds: 2, max_concurrent_surveys: 1, ...extra }));
-const passwordConfig = (extra: Record<string, unknown> = {}): string =>
   writeJson(
     dir,
-    `pw-${Math.random().toString(36).slice(2)}.json`,
-    {
-      credentials: { auth_type: 'password', email: sandbox.email, password: PASSWORD },
-      site_id: SITE,
-      base_url: sandbox.apiUrl,
-      max_concurrent_surveys: 1,
-      max_attempts: 2,
-      max_retry_wait_seconds: 0.05,
-      ...extra,
-    },
+    `api-${Math.random().toString(36).slice(2)}.json`,
+    official.config({ max_attempts: 4, max_retry_wait_seconds: 0.05, request_timeout_seconds: 2, max_concurrent_surveys: 1, ...extra }),
   );
+const passwordConfig = (extra: Record<string, unknown> = {}): string =>
+  writeJson(dir, `pw-${Math.random().toString(36).slice(2)}.json`, {
+    credentials: { auth_type: 'password', email: sandbox.email, password: PASSWORD },
+    site_id: SITE,
+    base_url: sandbox.apiUrl,
+    max_concurrent_surveys: 1,
+    max_attempts: 2,
+    max_retry_wait_seconds: 0.05,
+    ...extra,
+  });
 
 function catalogOf(...streams: [string, 'incremental' | 'full_refresh'][]): string {
   return writeJson(dir, `cat-${Math.random().toString(36).slice(2)}.json`, {
-    streams: streams.map(([name, mode]) => ({ stream: { name, json_schema: {}, supported_sync_modes: ['full_refresh', 'incremental'] }, sync_mode: mode, destination_sync_mode: 'append' })),
+    streams: streams.map(([name, mode]) => ({
+      stream: { name, json_schema: {}, supported_sync_modes: ['full_refresh', 'incremental'] },
+      sync_mode: mode,
+      destination_sync_mode: 'append',
+    })),
   });
 }
 
@@ -65,7 +82,8 @@ async function airbyte(args: string[]): Promise<RunResult> {
   return r;
 }
 
-const status = (r: RunResult): { status: string; message: string } => byType(r, 'CONNECTION_STATUS')[0]!['connectionStatus'] as { status: string; message: string };
+const status = (r: RunResult): { status: string; message: string } =>
+  byType(r, 'CONNECTION_STATUS')[0]!['connectionStatus'] as { status: string; message: string };
 const recordsOf = (r: RunResult, stream: string): Record<string, unknown>[] =>
   byType(r, 'RECORD')
     .map((m) => m['record'] as { stream: string; data: Record<string, unknown> })
@@ -73,14 +91,21 @@ const recordsOf = (r: RunResult, stream: string): Record<string, unknown>[] =>
     .map((x) => x.data);
 const lastStates = (r: RunResult): Message[] => {
   const last = new Map<string, Message>();
-  for (const m of byType(r, 'STATE')) last.set(((m['state'] as { stream: { stream_descriptor: { name: string } } }).stream.stream_descriptor.name), m['state'] as Message);
+  for (const m of byType(r, 'STATE'))
+    last.set((m['state'] as { stream: { stream_descriptor: { name: string } } }).stream.stream_descriptor.name, m['state'] as Message);
   return [...last.values()];
 };
 const streamState = (r: RunResult, stream = 'survey_responses'): Record<string, Record<string, unknown>> =>
-  (states(r).filter((s) => (s['stream'] as { stream_descriptor: { name: string } }).stream_descriptor.name === stream).at(-1)!['stream'] as { stream_state: { surveys: Record<string, Record<string, unknown>> } }).stream_state.surveys;
+  (
+    states(r)
+      .filter((s) => (s['stream'] as { stream_descriptor: { name: string } }).stream_descriptor.name === stream)
+      .at(-1)!['stream'] as { stream_state: { surveys: Record<string, Record<string, unknown>> } }
+  ).stream_state.surveys;
 const ids = (surveyId: string): string[] => shared.get(surveyId)!.rows.map((row) => responseId(surveyId, Number(row[0])));
-const catalogStreams = (r: RunResult): Record<string, unknown>[] => (r.messages.find((m) => m.type === 'CATALOG')!['catalog'] as { streams: Record<string, unknown>[] }).streams;
-const declared = (stream: Record<string, unknown>): string[] => Object.keys((stream['json_schema'] as { properties: Record<string, unknown> }).properties);
+const catalogStreams = (r: RunResult): Record<string, unknown>[] =>
+  (r.messages.find((m) => m.type === 'CATALOG')!['catalog'] as { streams: Record<string, unknown>[] }).streams;
+const declared = (stream: Record<string, unknown>): string[] =>
+  Object.keys((stream['json_schema'] as { properties: Record<string, unknown> }).properties);
 
 beforeAll(async () => {
   shared = freshSurveys();
@@ -107,7 +132,8 @@ beforeEach(() => {
 describe('spec', () => {
   it('offers both ways in under credentials, and api_base_url', async () => {
     const r = await airbyte(['spec']);
-    const spec = (r.messages[0]!['spec'] as { connectionSpecification: { properties: Record<string, Record<string, unknown>> } }).connectionSpecification;
+    const spec = (r.messages[0]!['spec'] as { connectionSpecification: { properties: Record<string, Record<string, unknown>> } })
+      .connectionSpecification;
     const variants = spec.properties['credentials']!['oneOf'] as { properties: Record<string, { const?: string }> }[];
     expect(variants.map((v) => v.properties['auth_type']!.const)).toEqual(['api_key', 'password']);
     expect(spec.properties['api_base_url']!['default']).toBe('https://api.hotjar.io');
@@ -118,16 +144,29 @@ describe('check', () => {
   it('proves an API key: SUCCEEDED naming the client and every survey of the site', async () => {
     const r = await airbyte(['check', '--config', apiConfig()]);
     expect(r.code).toBe(0);
-    expect(status(r)).toEqual({ status: 'SUCCEEDED', message: expect.stringMatching(/accepted the API key with client ID hj-client-5f3a9c; the responses of surveys 111, 222 of site 1234567 \(every survey the site lists\)/) });
+    expect(status(r)).toEqual({
+      status: 'SUCCEEDED',
+      message: expect.stringMatching(
+        /accepted the API key with client ID hj-client-5f3a9c; the responses of surveys 111, 222 of site 1234567 \(every survey the site lists\)/,
+      ),
+    });
   });
 
   it.each([
-    ['a refused key', () => apiConfig({ credentials: { auth_type: 'api_key', client_id: official.clientId, client_secret: 'wrong-secret' } }), /refused the API key .*HTTP 401.*expire one year after they are created/],
+    [
+      'a refused key',
+      () => apiConfig({ credentials: { auth_type: 'api_key', client_id: official.clientId, client_secret: 'wrong-secret' } }),
+      /refused the API key .*HTTP 401.*expire one year after they are created/,
+    ],
     ['an expired key', () => ((official.keyExpired = true), apiConfig()), /Hotjar said: The API key has expired\. .*expire one year/],
     ['the wrong plan', () => ((official.askScale = false), apiConfig()), /HTTP 403.*needs the Ask Scale plan/],
     ['the wrong site', () => apiConfig({ site_id: '42' }), /knows no site 42 .*Check site_id/],
     ['an unknown survey', () => apiConfig({ survey_ids: ['111', '999'] }), /lists no survey 999 in site 1234567/],
-    ['a refused password', () => passwordConfig({ credentials: { auth_type: 'password', email: sandbox.email, password: 'wrong-pw-🔒' }, survey_ids: ['111'] }), /two-factor authentication or single sign-on/],
+    [
+      'a refused password',
+      () => passwordConfig({ credentials: { auth_type: 'password', email: sandbox.email, password: 'wrong-pw-🔒' }, survey_ids: ['111'] }),
+      /two-factor authentication or single sign-on/,
+    ],
   ])('names the fix for %s (FAILED, exit 0)', async (_what, config, message) => {
     const r = await airbyte(['check', '--config', config()]);
     expect(r.code).toBe(0);
@@ -146,9 +185,20 @@ describe('discover', () => {
     expect(pw.code).toBe(0);
     const [responses, answers, surveys] = catalogStreams(api);
     expect(catalogStreams(api).map((s) => s['name'])).toEqual(['survey_responses', 'survey_answers', 'surveys']);
-    expect(responses).toMatchObject({ source_defined_primary_key: [['response_id'], ['survey_id']], default_cursor_field: ['Date Submitted'], supported_sync_modes: ['full_refresh', 'incremental'] });
-    expect(answers).toMatchObject({ source_defined_primary_key: [['response_id'], ['survey_id'], ['question']], default_cursor_field: ['Date Submitted'] });
-    expect(surveys).toMatchObject({ source_defined_primary_key: [['site_id'], ['id']], supported_sync_modes: ['full_refresh'], source_defined_cursor: false });
+    expect(responses).toMatchObject({
+      source_defined_primary_key: [['response_id'], ['survey_id']],
+      default_cursor_field: ['Date Submitted'],
+      supported_sync_modes: ['full_refresh', 'incremental'],
+    });
+    expect(answers).toMatchObject({
+      source_defined_primary_key: [['response_id'], ['survey_id'], ['question']],
+      default_cursor_field: ['Date Submitted'],
+    });
+    expect(surveys).toMatchObject({
+      source_defined_primary_key: [['site_id'], ['id']],
+      supported_sync_modes: ['full_refresh'],
+      source_defined_cursor: false,
+    });
     expect(surveys).not.toHaveProperty('default_cursor_field');
     // The switch of mode: a table made by password mode keeps every column; API-key mode adds its own.
     const pwColumns = declared(catalogStreams(pw)[0]!);
@@ -159,7 +209,10 @@ describe('discover', () => {
         'response_id',
         'is_complete',
         'recording_url',
-        ...['How would you rate your experience today?', 'What could we do better?\n(optional)'].flatMap((q) => [`Comment for: ${q}`, `Sentiment for: ${q}`]),
+        ...['How would you rate your experience today?', 'What could we do better?\n(optional)'].flatMap((q) => [
+          `Comment for: ${q}`,
+          `Sentiment for: ${q}`,
+        ]),
         ...NPS_HEADER.slice(9).flatMap((q) => [`Tags for: ${q}`, `Comment for: ${q}`, `Sentiment for: ${q}`]),
       ].sort(),
     );
@@ -167,7 +220,7 @@ describe('discover', () => {
 });
 
 describe('read', () => {
-  it('reads every survey in API-key mode; its records fill the password-mode table\'s columns with the same values', async () => {
+  it("reads every survey in API-key mode; its records fill the password-mode table's columns with the same values", async () => {
     const full = catalogOf(['survey_responses', 'full_refresh'], ['survey_answers', 'full_refresh'], ['surveys', 'full_refresh']);
     const api = await airbyte(['read', '--config', apiConfig(), '--catalog', full]);
     const pw = await airbyte(['read', '--config', passwordConfig(), '--catalog', full]);
@@ -195,7 +248,11 @@ describe('read', () => {
     ]);
     // survey_answers rows are the same (question, answer, tags) in both modes, keyed differently.
     const strip = (x: Record<string, unknown>): unknown => [x['survey_id'], x['Date Submitted'], x['question'], x['answer'], x['tags']];
-    expect(recordsOf(api, 'survey_answers').filter((x) => x['answer'] !== null).map(strip)).toEqual(recordsOf(pw, 'survey_answers').map(strip));
+    expect(
+      recordsOf(api, 'survey_answers')
+        .filter((x) => x['answer'] !== null)
+        .map(strip),
+    ).toEqual(recordsOf(pw, 'survey_answers').map(strip));
     expect(statuses(api).filter((s) => s === 'COMPLETE')).toHaveLength(3);
   });
 
@@ -212,9 +269,15 @@ describe('read', () => {
     const before = official.count('responses');
     const second = await airbyte(['read', '--config', config, '--catalog', cat, '--state', statePath]);
     expect(second.code).toBe(0);
-    expect(records(second).map((x) => x['response_id'])).toEqual([responseId('111', Number(top[0]) + 2), responseId('111', Number(top[0]) + 1)]);
+    expect(records(second).map((x) => x['response_id'])).toEqual([
+      responseId('111', Number(top[0]) + 2),
+      responseId('111', Number(top[0]) + 1),
+    ]);
     expect(official.count('responses') - before).toBe(2); // one page per survey
-    expect(streamState(second)['111']).toEqual({ 'Date Submitted': later[2]!.replace(' ', 'T'), response_ids: [responseId('111', Number(top[0]) + 2)] });
+    expect(streamState(second)['111']).toEqual({
+      'Date Submitted': later[2]!.replace(' ', 'T'),
+      response_ids: [responseId('111', Number(top[0]) + 2)],
+    });
   });
 
   it('auto-discovery: a survey created between runs is read by the next run, from start_date, in both modes', async () => {
@@ -232,7 +295,12 @@ describe('read', () => {
       expect(recordsOf(second, 'surveys').map((s) => s['id'])).toEqual(['111', '222', '333']);
       const read333 = recordsOf(second, 'survey_responses').filter((x) => x['survey_id'] === '333');
       // From start_date: 6 hourly responses from 08:00, so those of 10:00 to 13:00.
-      expect(read333.map((x) => x['Date Submitted'])).toEqual(['2023-10-01T13:00:00', '2023-10-01T12:00:00', '2023-10-01T11:00:00', '2023-10-01T10:00:00']);
+      expect(read333.map((x) => x['Date Submitted'])).toEqual([
+        '2023-10-01T13:00:00',
+        '2023-10-01T12:00:00',
+        '2023-10-01T11:00:00',
+        '2023-10-01T10:00:00',
+      ]);
       expect(recordsOf(second, 'survey_responses').filter((x) => x['survey_id'] !== '333')).toEqual([]);
       expect(Object.keys(streamState(second)).sort()).toEqual(['111', '222', '333']);
     }
@@ -242,7 +310,12 @@ describe('read', () => {
     sandbox.surveyListShape = 'odd';
     const r = await airbyte(['read', '--config', passwordConfig(), '--catalog', catalogOf(['survey_responses', 'incremental'])]);
     expect(r.code).toBe(1);
-    expect(errors(r)).toEqual([expect.objectContaining({ failure_type: 'config_error', message: expect.stringMatching(/shape the connector does not know .*survey_ids/) })]);
+    expect(errors(r)).toEqual([
+      expect.objectContaining({
+        failure_type: 'config_error',
+        message: expect.stringMatching(/shape the connector does not know .*survey_ids/),
+      }),
+    ]);
     sandbox.surveyListShape = 'list';
     const ok = await airbyte(['read', '--config', passwordConfig(), '--catalog', catalogOf(['survey_responses', 'incremental'])]);
     expect(ok.code).toBe(0);
@@ -256,7 +329,14 @@ describe('faults in API-key mode (CLI)', () => {
 
   it.each([
     ['429 with Retry-After', [{ kind: 'status', status: 429, retryAfter: '1' }]],
-    ['a burst of 5xx', [{ kind: 'status', status: 502 }, { kind: 'status', status: 503 }, { kind: 'status', status: 500 }]],
+    [
+      'a burst of 5xx',
+      [
+        { kind: 'status', status: 502 },
+        { kind: 'status', status: 503 },
+        { kind: 'status', status: 500 },
+      ],
+    ],
     ['token expiry mid-read', [{ kind: 'none' }, { kind: 'expire-token' }]],
     ['a page that fails half way', [{ kind: 'none' }, { kind: 'half-page' }]],
     ['an empty page with a cursor', [{ kind: 'none' }, { kind: 'empty-page' }]],
@@ -270,10 +350,17 @@ describe('faults in API-key mode (CLI)', () => {
 
   it('a cursor loop fails that survey (TRACE naming the cursor), reads the other, keeps its state; exit 1', async () => {
     official.fault('responses', { kind: 'none' }, { kind: 'cursor-loop' });
-    const statePath = writeJson(dir, 'loop-state.json', { surveys: { '111': { 'Date Submitted': '2000-01-01T00:00:00', response_ids: ['old'] } } });
+    const statePath = writeJson(dir, 'loop-state.json', {
+      surveys: { '111': { 'Date Submitted': '2000-01-01T00:00:00', response_ids: ['old'] } },
+    });
     const r = await airbyte(['read', '--config', apiConfig(), '--catalog', cat(), '--state', statePath]);
     expect(r.code).toBe(1);
-    expect(errors(r)).toEqual([expect.objectContaining({ failure_type: 'system_error', message: expect.stringMatching(/gave the cursor ".+" a second time while paging the responses of survey 111/) })]);
+    expect(errors(r)).toEqual([
+      expect.objectContaining({
+        failure_type: 'system_error',
+        message: expect.stringMatching(/gave the cursor ".+" a second time while paging the responses of survey 111/),
+      }),
+    ]);
     expect(records(r).filter((x) => x['survey_id'] === '222')).toHaveLength(9);
     expect(streamState(r)['111']).toEqual({ 'Date Submitted': '2000-01-01T00:00:00', response_ids: ['old'] });
     expect(statuses(r).at(-1)).toBe('INCOMPLETE');
@@ -283,7 +370,9 @@ describe('faults in API-key mode (CLI)', () => {
     official.fault('token', { kind: 'status', status: 401, body: '{"error":"invalid_client","error_description":"revoked"}' });
     const r = await airbyte(['read', '--config', apiConfig(), '--catalog', cat()]);
     expect(r.code).toBe(1);
-    expect(errors(r)).toEqual([expect.objectContaining({ failure_type: 'config_error', message: expect.stringMatching(/Hotjar said: revoked\..*expire one year/) })]);
+    expect(errors(r)).toEqual([
+      expect.objectContaining({ failure_type: 'config_error', message: expect.stringMatching(/Hotjar said: revoked\..*expire one year/) }),
+    ]);
     expect(records(r)).toEqual([]);
   });
 });
@@ -315,7 +404,10 @@ describe('tap-hotjar in API-key mode', () => {
       ['survey_responses', ['response_id', 'survey_id']],
       ['survey_answers', ['response_id', 'survey_id', 'question']],
     ]);
-    expect(out.recordMessages.filter((m) => m.stream === 'survey_responses').map((m) => m.record['response_id'])).toEqual([...ids('111'), ...ids('222')]);
+    expect(out.recordMessages.filter((m) => m.stream === 'survey_responses').map((m) => m.record['response_id'])).toEqual([
+      ...ids('111'),
+      ...ids('222'),
+    ]);
     const bookmarks = out.states.at(-1)!.bookmarks as Record<string, { surveys: Record<string, { response_ids: string[] }> }>;
     expect(bookmarks['survey_responses']!.surveys['222']!.response_ids).toEqual([ids('222')[0]]);
     const statePath = writeJson(dir, 'singer-state.json', out.states.at(-1));
@@ -324,12 +416,16 @@ describe('tap-hotjar in API-key mode', () => {
     const second = await tap(['--config', config, '--state', statePath]);
     expect(second.code, second.stderr).toBe(0);
     const out2 = checkSingerOutput(second.stdout);
-    expect(out2.recordMessages.filter((m) => m.stream === 'survey_responses').map((m) => m.record['response_id'])).toEqual([responseId('222', Number(top[0]) + 1)]);
+    expect(out2.recordMessages.filter((m) => m.stream === 'survey_responses').map((m) => m.record['response_id'])).toEqual([
+      responseId('222', Number(top[0]) + 1),
+    ]);
   });
 
   it('syncs the surveys stream when the catalog selects it', async () => {
     const config = apiConfig();
-    const discovered = JSON.parse((await tap(['--config', config, '--discover'])).stdout) as { streams: { tap_stream_id: string; metadata: { breadcrumb: string[]; metadata: Record<string, unknown> }[] }[] };
+    const discovered = JSON.parse((await tap(['--config', config, '--discover'])).stdout) as {
+      streams: { tap_stream_id: string; metadata: { breadcrumb: string[]; metadata: Record<string, unknown> }[] }[];
+    };
     for (const s of discovered.streams) s.metadata[0]!.metadata['selected'] = s.tap_stream_id === 'surveys';
     const r = await tap(['--config', config, '--catalog', writeJson(dir, 'singer-cat.json', discovered)]);
     expect(r.code, r.stderr).toBe(0);

@@ -65,7 +65,12 @@ function rig(options: { maxAttempts?: number; maxRetryWaitMs?: number; perSecond
   return { source, auth, logs, close: () => http.close() };
 }
 
-async function read(r: Rig, surveyIds: string[], states: Partial<Record<StreamName, StreamState>> = {}, startDate?: string): Promise<RecordingSink> {
+async function read(
+  r: Rig,
+  surveyIds: string[],
+  states: Partial<Record<StreamName, StreamState>> = {},
+  startDate?: string,
+): Promise<RecordingSink> {
   const sink = new RecordingSink();
   await readStreams(
     r.source,
@@ -73,7 +78,10 @@ async function read(r: Rig, surveyIds: string[], states: Partial<Record<StreamNa
       siteId: SITE,
       surveyIds,
       startDate,
-      streams: [streamPlan(surveyResponsesApiKey, { state: states[R] ?? EMPTY_STATE }), streamPlan(surveyAnswersApiKey, { state: states[A] ?? EMPTY_STATE })],
+      streams: [
+        streamPlan(surveyResponsesApiKey, { state: states[R] ?? EMPTY_STATE }),
+        streamPlan(surveyAnswersApiKey, { state: states[A] ?? EMPTY_STATE }),
+      ],
     },
     sink,
   );
@@ -89,7 +97,8 @@ function ids(surveyId: string): string[] {
 const idsOf = (sink: RecordingSink, name: StreamName = R): unknown[] => sink.recordsOf(name).map((r) => r['response_id']);
 const distinct = <T>(xs: T[]): T[] => [...new Set(xs)];
 const requests = (kind: 'token' | 'surveys' | 'responses'): number => standIn.count(kind);
-const lastState = (sink: RecordingSink, name: StreamName = R): StreamState['surveys'] => (sink.lastState(name)?.blob as { surveys: StreamState['surveys'] }).surveys;
+const lastState = (sink: RecordingSink, name: StreamName = R): StreamState['surveys'] =>
+  (sink.lastState(name)?.blob as { surveys: StreamState['surveys'] }).surveys;
 
 beforeAll(async () => {
   standIn = await new HotjarOfficialStandIn({ siteId: SITE, surveys: surveys(), now: () => clock }).start();
@@ -133,7 +142,7 @@ describe('a full read', () => {
     expect(lastState(sink, A)['111']).toEqual(lastState(sink)['111']);
   });
 
-  it('streams: the first page\'s records are out before the second page is asked for (flat memory)', async () => {
+  it("streams: the first page's records are out before the second page is asked for (flat memory)", async () => {
     const r = rig();
     const pass = await r.source.open('111');
     const it = pass.rows[Symbol.asyncIterator]();
@@ -152,9 +161,21 @@ describe('a full read', () => {
     await r.close();
     const answers = sink.recordsOf(A);
     const expected = (standIn.surveys.get('111') as SurveyData).rows.flatMap((row) => {
-      const response = standIn.responseObject('111', row) as { id: string; user_attributes?: { name: string; value: string }[]; answers: Record<string, unknown>[] };
+      const response = standIn.responseObject('111', row) as {
+        id: string;
+        user_attributes?: { name: string; value: string }[];
+        answers: Record<string, unknown>[];
+      };
       const date = createdTime(row, CHECKOUT_HEADER).slice(0, 19);
-      const attributes = (response.user_attributes ?? []).map((a) => ({ question_id: null, question: a.name, position: 0, answer: a.value, tags: null, comment: null, sentiment: null }));
+      const attributes = (response.user_attributes ?? []).map((a) => ({
+        question_id: null,
+        question: a.name,
+        position: 0,
+        answer: a.value,
+        tags: null,
+        comment: null,
+        sentiment: null,
+      }));
       const questions = response.answers.map((a) => ({
         question_id: a['question_id'],
         question: CHECKOUT_HEADER[CHECKOUT_HEADER.indexOf('User ID') + (a['question_id'] === 'q_111_1' ? 1 : 3)],
@@ -164,9 +185,29 @@ describe('a full read', () => {
         comment: a['comment'],
         sentiment: a['sentiment'],
       }));
-      return [...attributes, ...questions].map((x) => ({ site_id: SITE, survey_id: '111', response_id: response.id, 'Date Submitted': date, ...x }));
+      return [...attributes, ...questions].map((x) => ({
+        site_id: SITE,
+        survey_id: '111',
+        response_id: response.id,
+        'Date Submitted': date,
+        ...x,
+      }));
     });
-    expect(answers.map((a) => ({ ...a }))).toEqual(expected.map((e) => ({ site_id: e.site_id, survey_id: e.survey_id, response_id: e.response_id, 'Date Submitted': e['Date Submitted'], question_id: e.question_id, question: e.question, position: e.position, answer: e.answer, tags: e.tags, comment: e.comment, sentiment: e.sentiment })));
+    expect(answers.map((a) => ({ ...a }))).toEqual(
+      expected.map((e) => ({
+        site_id: e.site_id,
+        survey_id: e.survey_id,
+        response_id: e.response_id,
+        'Date Submitted': e['Date Submitted'],
+        question_id: e.question_id,
+        question: e.question,
+        position: e.position,
+        answer: e.answer,
+        tags: e.tags,
+        comment: e.comment,
+        sentiment: e.sentiment,
+      })),
+    );
     expect(answers.some((a) => a['comment'] !== null)).toBe(true);
     expect(answers.some((a) => a['answer'] === null && a['tags'] !== null)).toBe(true);
   });
@@ -191,7 +232,9 @@ describe('the same sample surveys in both modes', () => {
           expect(record[column], `${id} ${row[0]} ${column}`).toEqual(cell);
           compared++;
         });
-        expect(Object.keys(record)).toEqual(expect.arrayContaining(['response_id', 'is_complete', 'recording_url', 'site_id', 'survey_id']));
+        expect(Object.keys(record)).toEqual(
+          expect.arrayContaining(['response_id', 'is_complete', 'recording_url', 'site_id', 'survey_id']),
+        );
       });
     }
     expect(compared).toBeGreaterThan(250 * 10);
@@ -217,7 +260,10 @@ describe('incremental by (date, response id)', () => {
     expect(idsOf(two)).toEqual([responseId('111', topNumber + 2), responseId('111', topNumber + 1)]);
     // Early stop: one page per survey, not the 3 pages of survey 111.
     expect(requests('responses')).toBe(2);
-    expect(lastState(two)['111']).toEqual({ 'Date Submitted': later[2]!.replace(' ', 'T'), response_ids: [responseId('111', topNumber + 2)] });
+    expect(lastState(two)['111']).toEqual({
+      'Date Submitted': later[2]!.replace(' ', 'T'),
+      response_ids: [responseId('111', topNumber + 2)],
+    });
     expect(lastState(two)['222']).toEqual(lastState(one)['222']);
     // A third read with nothing new emits nothing and keeps the state.
     const third = rig();
@@ -238,7 +284,9 @@ describe('incremental by (date, response id)', () => {
     const two = await read(r2, ['222'], { [R]: { surveys: mapState(lastState(one)) } });
     await r2.close();
     expect(idsOf(two)).toEqual([responseId('222', Number(top[0]) + 1)]);
-    expect((lastState(two)['222'] as { response_ids: string[] }).response_ids.sort()).toEqual([responseId('222', Number(top[0])), responseId('222', Number(top[0]) + 1)].sort());
+    expect((lastState(two)['222'] as { response_ids: string[] }).response_ids.sort()).toEqual(
+      [responseId('222', Number(top[0])), responseId('222', Number(top[0]) + 1)].sort(),
+    );
   });
 
   it('a state from password mode (date and Number) is read inclusively by date, and moves to (date, ids)', async () => {
@@ -276,7 +324,9 @@ describe('header growth', () => {
     expect(records).toHaveLength(250);
     expect(records[220]!['Plan']).toBe('enterprise');
     expect(records.filter((x) => 'Plan' in x)).toHaveLength(50); // the third page's records carry the new column
-    expect(sink.recordsOf(A).filter((a) => a['question'] === 'Plan')).toEqual([expect.objectContaining({ answer: 'enterprise', question_id: null, position: 3 })]);
+    expect(sink.recordsOf(A).filter((a) => a['question'] === 'Plan')).toEqual([
+      expect.objectContaining({ answer: 'enterprise', question_id: null, position: 3 }),
+    ]);
   });
 });
 
@@ -342,11 +392,13 @@ describe('the token', () => {
     expect(r.auth.issued).toBe(2);
   });
 
-  it('refused twice in a row for the same call is an AuthError naming the key\'s one-year life', async () => {
+  it("refused twice in a row for the same call is an AuthError naming the key's one-year life", async () => {
     standIn.fault('responses', { kind: 'expire-token' }, { kind: 'expire-token' });
     const r = rig();
     const sink = new RecordingSink();
-    await expect(readStreams(r.source, { siteId: SITE, surveyIds: ['111', '222'], streams: [streamPlan(surveyResponsesApiKey)] }, sink)).rejects.toThrow(AuthError);
+    await expect(
+      readStreams(r.source, { siteId: SITE, surveyIds: ['111', '222'], streams: [streamPlan(surveyResponsesApiKey)] }, sink),
+    ).rejects.toThrow(AuthError);
     await r.close();
     expect(sink.statusesOf(R)).toEqual(['STARTED', 'INCOMPLETE']);
   });
@@ -368,7 +420,9 @@ describe('the token', () => {
   it('a refused key says to check it and that keys die after a year; an expired key quotes Hotjar', async () => {
     const wrong = rig({ clientSecret: 'not-the-secret' });
     await expect(wrong.source.listSurveys()).rejects.toThrow(AuthError);
-    await expect(wrong.source.listSurveys()).rejects.toThrow(/refused the API key with client ID .* \(HTTP 401\)\. Hotjar said: Client authentication failed\. Check client_id and client_secret\. Hotjar API keys expire one year after/);
+    await expect(wrong.source.listSurveys()).rejects.toThrow(
+      /refused the API key with client ID .* \(HTTP 401\)\. Hotjar said: Client authentication failed\. Check client_id and client_secret\. Hotjar API keys expire one year after/,
+    );
     await wrong.close();
     expect(standIn.requests.filter((q) => q.endpoint === 'token')).toHaveLength(2); // never retried
     standIn.keyExpired = true;
@@ -408,15 +462,18 @@ describe('limits and outages', () => {
     expect(lastState(failing)['111']).toBeUndefined();
   });
 
-  it.each(['half-page', 'half-page-clean'] as const)('a page cut half way (%s) is asked for again: every response exactly once', async (kind) => {
-    standIn.fault('responses', { kind: 'none' }, { kind });
-    const r = rig();
-    const sink = await read(r, ['111']);
-    await r.close();
-    expect(idsOf(sink)).toEqual(ids('111'));
-    expect(distinct(idsOf(sink))).toHaveLength(250);
-    expect(requests('responses')).toBe(4);
-  });
+  it.each(['half-page', 'half-page-clean'] as const)(
+    'a page cut half way (%s) is asked for again: every response exactly once',
+    async (kind) => {
+      standIn.fault('responses', { kind: 'none' }, { kind });
+      const r = rig();
+      const sink = await read(r, ['111']);
+      await r.close();
+      expect(idsOf(sink)).toEqual(ids('111'));
+      expect(distinct(idsOf(sink))).toHaveLength(250);
+      expect(requests('responses')).toBe(4);
+    },
+  );
 
   it('an empty page that gives a cursor is followed (nothing lost); more than three in a row stop the survey', async () => {
     standIn.fault('responses', { kind: 'none' }, { kind: 'empty-page' });
@@ -429,7 +486,9 @@ describe('limits and outages', () => {
     const stuck = await read(r2, ['111', '222']);
     await r2.close();
     expect(stuck.failuresOf(R)[0]).toBeInstanceOf(SystemError);
-    expect(stuck.failuresOf(R)[0]?.message).toMatch(/4 empty pages in a row that still gave a next cursor while paging the responses of survey 111 \(last cursor "/);
+    expect(stuck.failuresOf(R)[0]?.message).toMatch(
+      /4 empty pages in a row that still gave a next cursor while paging the responses of survey 111 \(last cursor "/,
+    );
     expect(idsOf(stuck)).toEqual([...ids('111').slice(0, 100), ...ids('222')]);
     expect(lastState(stuck)['111']).toBeUndefined();
   });
@@ -452,7 +511,9 @@ describe('check: the plan, the site, the survey ids', () => {
     standIn.askScale = false;
     const r = rig();
     await expect(r.source.verify(['111'])).rejects.toThrow(ConfigError);
-    await expect(r.source.verify(['111'])).rejects.toThrow(/refused the responses of survey 111 in site 1234567 \(HTTP 403.*Ask Scale plan/);
+    await expect(r.source.verify(['111'])).rejects.toThrow(
+      /refused the responses of survey 111 in site 1234567 \(HTTP 403.*Ask Scale plan/,
+    );
     await r.close();
   });
 
@@ -468,7 +529,14 @@ describe('check: the plan, the site, the survey ids', () => {
     await r.close();
     expect(list.map((s) => s.id)).toEqual(['111', '222']);
     const record = JSON.parse(surveysStream.record(SITE, list[0]!)) as Record<string, unknown>;
-    expect(record).toMatchObject({ site_id: SITE, id: '111', name: 'Checkout', type: 'popover', is_enabled: true, sentiment_analysis_enabled: true });
+    expect(record).toMatchObject({
+      site_id: SITE,
+      id: '111',
+      name: 'Checkout',
+      type: 'popover',
+      is_enabled: true,
+      sentiment_analysis_enabled: true,
+    });
     expect((record['questions'] as { id: string }[]).map((q) => q.id)).toEqual(['q_111_1', 'q_111_2', 'q_111_thanks']);
     standIn.surveys.set('333', { header: [...NPS_HEADER], rows: generate(npsRow, 3), name: 'Later' });
     const r2 = rig();

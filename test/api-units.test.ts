@@ -39,7 +39,11 @@ describe('config: two ways in', () => {
   });
 
   it('normalises a flat (pre-credentials) config, and lets credentials win when both are given', () => {
-    expect(parseConfig({ ...base, email: 'a@b.c', password: 'flat-pw' }).credentials).toEqual({ auth_type: 'password', email: 'a@b.c', password: 'flat-pw' });
+    expect(parseConfig({ ...base, email: 'a@b.c', password: 'flat-pw' }).credentials).toEqual({
+      auth_type: 'password',
+      email: 'a@b.c',
+      password: 'flat-pw',
+    });
     const both = parseConfig({ ...base, email: 'a@b.c', password: 'flat-pw', credentials: apiKey });
     expect(both.credentials).toEqual(apiKey);
     expect(both).not.toHaveProperty('email');
@@ -47,7 +51,11 @@ describe('config: two ways in', () => {
   });
 
   it('finds every airbyte_secret of the spec, nested ones included', () => {
-    expect(secretPaths(loadSpec()).map((p) => p.join('.')).sort()).toEqual(['credentials.client_secret', 'credentials.password', 'password']);
+    expect(
+      secretPaths(loadSpec())
+        .map((p) => p.join('.'))
+        .sort(),
+    ).toEqual(['credentials.client_secret', 'credentials.password', 'password']);
   });
 
   it.each([
@@ -144,7 +152,10 @@ describe('catalog per mode', () => {
 
   it('the API-key survey_responses schema declares every password-mode column (a switch keeps the table)', () => {
     const pw = streamByName('survey_responses', 'password')!.schema() as { properties: Record<string, unknown> };
-    const api = streamByName('survey_responses', 'api_key')!.schema() as { properties: Record<string, { type: unknown }>; required: string[] };
+    const api = streamByName('survey_responses', 'api_key')!.schema() as {
+      properties: Record<string, { type: unknown }>;
+      required: string[];
+    };
     for (const key of Object.keys(pw.properties)) expect(api.properties, key).toHaveProperty([key]);
     expect(api.properties['Number']!.type).toEqual(['null', 'integer']);
     expect(api.required).not.toContain('Number');
@@ -156,8 +167,10 @@ describe('catalog per mode', () => {
     expect(props.filter((p) => p !== 'id' && p !== 'name').sort()).toEqual([...DECLARED_SURVEY_FIELDS].sort());
   });
 
-  it('a surveys record: site_id first (the connector\'s), every field, id as text', () => {
-    const data = JSON.parse(surveysStream.record('9', { id: '5', fields: { id: '5', site_id: 'theirs', name: 'N', extra: [1] } })) as Record<string, unknown>;
+  it("a surveys record: site_id first (the connector's), every field, id as text", () => {
+    const data = JSON.parse(
+      surveysStream.record('9', { id: '5', fields: { id: '5', site_id: 'theirs', name: 'N', extra: [1] } }),
+    ) as Record<string, unknown>;
     expect(data).toEqual({ site_id: '9', id: '5', name: 'N', extra: [1] });
     expect(Object.keys(data)[0]).toBe('site_id');
   });
@@ -188,7 +201,7 @@ describe('columns: the API flavour', () => {
   });
 });
 
-describe('API responses in the export\'s columns (rows.ts)', () => {
+describe("API responses in the export's columns (rows.ts)", () => {
   const survey = {
     questions: [
       { id: 'q1', type: 'long-text', text: 'Why?' },
@@ -210,7 +223,10 @@ describe('API responses in the export\'s columns (rows.ts)', () => {
     hotjar_user_id: 'abcdef0123456789',
     recording_url: null,
     response_origin_url: 'https://x.example/p?q=1',
-    user_attributes: [{ name: 'Plan', value: 'pro' }, { name: 'Seats', value: 12 }],
+    user_attributes: [
+      { name: 'Plan', value: 'pro' },
+      { name: 'Seats', value: 12 },
+    ],
     answers: [
       { question_id: 'q1', answer: 'Because\n"yes"', comment: 'c1', tags: [{ name: 'Pricing' }, { name: 'UX' }], sentiment: 'negative' },
       { question_id: 2, answer: ['A', 'B'], comment: null, tags: [], sentiment: null },
@@ -245,7 +261,12 @@ describe('API responses in the export\'s columns (rows.ts)', () => {
     expect(at('Country')).toBe('FR');
     expect([at('response_id'), at('is_complete'), at('recording_url')]).toEqual(['r-1', 'false', '']);
     expect([at('Plan'), at('Seats')]).toEqual(['pro', '12']);
-    expect([at('Why?'), at('Tags for: Why?'), at('Comment for: Why?'), at('Sentiment for: Why?')]).toEqual(['Because\n"yes"', 'Pricing, UX', 'c1', 'negative']);
+    expect([at('Why?'), at('Tags for: Why?'), at('Comment for: Why?'), at('Sentiment for: Why?')]).toEqual([
+      'Because\n"yes"',
+      'Pricing, UX',
+      'c1',
+      'negative',
+    ]);
     expect([at('Which?'), at('Tags for: Which?')]).toEqual(['["A","B"], C', 'plain']);
     expect(at('Question q5')).toBe('9');
   });
@@ -262,10 +283,18 @@ describe('API responses in the export\'s columns (rows.ts)', () => {
     rows.learn([{ id: 'a', answers: [] }]);
     const before = rows.header();
     expect(rows.learn([{ id: 'b', answers: [] }])).toBe(false);
-    expect(rows.learn([{ id: 'c', user_attributes: [{ name: 'Late', value: 'x' }], answers: [{ question_id: 'zz', answer: 'orphan' }] }])).toBe(true);
+    expect(
+      rows.learn([{ id: 'c', user_attributes: [{ name: 'Late', value: 'x' }], answers: [{ question_id: 'zz', answer: 'orphan' }] }]),
+    ).toBe(true);
     const after = rows.header();
     expect(after.slice(0, before.length)).toEqual(before);
-    expect(after.slice(before.length)).toEqual(['Late', 'Question zz', 'Tags for: Question zz', 'Comment for: Question zz', 'Sentiment for: Question zz']);
+    expect(after.slice(before.length)).toEqual([
+      'Late',
+      'Question zz',
+      'Tags for: Question zz',
+      'Comment for: Question zz',
+      'Sentiment for: Question zz',
+    ]);
     expect(rows.questionIdOf(before.length + 1)).toBe('zz');
   });
 
@@ -279,14 +308,23 @@ describe('API responses in the export\'s columns (rows.ts)', () => {
 describe('password mode: the internal survey list, read tolerantly', () => {
   it('takes a bare list or an object holding one list; numeric ids become text', () => {
     expect(parseInternalSurveyList([{ id: 1, name: 'A' }], '9').map((s) => s.id)).toEqual(['1']);
-    expect(parseInternalSurveyList({ surveys: [{ id: '2', title: 'B' }], total: 1 }, '9')).toEqual([{ id: '2', fields: { id: '2', name: 'B', title: 'B' } }]);
+    expect(parseInternalSurveyList({ surveys: [{ id: '2', title: 'B' }], total: 1 }, '9')).toEqual([
+      { id: '2', fields: { id: '2', name: 'B', title: 'B' } },
+    ]);
     expect(parseInternalSurveyList({ a: [], b: [{ id: 3 }] }, '9').map((s) => s.id)).toEqual(['3']);
     expect(parseInternalSurveyList([], '9')).toEqual([]);
   });
 
   it('keeps every field, renaming the ones the official API declares to "<name> (internal)"', () => {
     const [s] = parseInternalSurveyList([{ id: 4, name: 7, type: 'POPOVER', questions: 3, status: 'ACTIVE' }], '9');
-    expect(s!.fields).toEqual({ id: '4', name: null, 'name (internal)': 7, 'type (internal)': 'POPOVER', 'questions (internal)': 3, status: 'ACTIVE' });
+    expect(s!.fields).toEqual({
+      id: '4',
+      name: null,
+      'name (internal)': 7,
+      'type (internal)': 'POPOVER',
+      'questions (internal)': 3,
+      status: 'ACTIVE',
+    });
   });
 
   it.each([
@@ -305,10 +343,15 @@ describe('the request-rate cap', () => {
   it('lets a burst through, then spaces requests at the rate, well under 3,000 a minute by default', async () => {
     let now = 0;
     const waits: number[] = [];
-    const limiter = new RateLimiter(10, 10, () => now, async (ms) => {
-      waits.push(ms);
-      now += ms;
-    });
+    const limiter = new RateLimiter(
+      10,
+      10,
+      () => now,
+      async (ms) => {
+        waits.push(ms);
+        now += ms;
+      },
+    );
     for (let i = 0; i < 25; i++) await limiter.take();
     expect(waits.length).toBe(15);
     expect(now).toBeCloseTo(1500, 0);

@@ -47,14 +47,29 @@ function csv(rows: string[][], eol = '\n', bom = ''): Buffer {
 
 /** n responses, newest first, with every awkward kind of cell. */
 function responses(n: number, top = 5000): string[][] {
-  const answers = ['Great, "really" great', 'slow\ncheckout\nagain', 'café naïve 日本語 🎉', 'a,b,c', '', 'Line one\r\nline two', '""', ' padded '];
+  const answers = [
+    'Great, "really" great',
+    'slow\ncheckout\nagain',
+    'café naïve 日本語 🎉',
+    'a,b,c',
+    '',
+    'Line one\r\nline two',
+    '""',
+    ' padded ',
+  ];
   return Array.from({ length: n }, (_, i) => {
     const number = top - i * 2;
     const second = 59 - (i % 60);
     return row({
       number,
       date: `2024-03-${String(28 - Math.floor(i / 60)).padStart(2, '0')} 10:${String(59 - (i % 60)).padStart(2, '0')}:${String(second).padStart(2, '0')}`,
-      extra: [i % 3 ? `ext-${i}` : '', answers[i % answers.length]!, i % 2 ? 'Positive, Pricing' : '', answers[(i + 3) % answers.length]!, i % 5 ? '' : 'Très bien 🙂'],
+      extra: [
+        i % 3 ? `ext-${i}` : '',
+        answers[i % answers.length]!,
+        i % 2 ? 'Positive, Pricing' : '',
+        answers[(i + 3) % answers.length]!,
+        i % 5 ? '' : 'Très bien 🙂',
+      ],
     });
   });
 }
@@ -102,7 +117,12 @@ class FileSource implements SurveySource {
       }
       if (batch.length) yield batch;
     }
-    return { rows: rows(), bytes: bytes.length, csvFile: layout ? { path, layout, maxRecordBytes: MAX } : undefined, close: async () => {} };
+    return {
+      rows: rows(),
+      bytes: bytes.length,
+      csvFile: layout ? { path, layout, maxRecordBytes: MAX } : undefined,
+      close: async () => {},
+    };
   }
 }
 
@@ -145,7 +165,12 @@ interface Run {
   error?: string;
 }
 
-async function read(files: Record<string, string>, plan: Omit<ReadPlan, 'siteId' | 'surveyIds'>, blocks: boolean, pieceBytes = 300): Promise<Run> {
+async function read(
+  files: Record<string, string>,
+  plan: Omit<ReadPlan, 'siteId' | 'surveyIds'>,
+  blocks: boolean,
+  pieceBytes = 300,
+): Promise<Run> {
   // 300-byte pieces: a block (8 pieces) holds a handful of rows, so every file is many blocks.
   const sink = sinkFor(blocks);
   const source = new FileSource(files, pieceBytes);
@@ -199,11 +224,17 @@ describe('block path = row path', () => {
     const rows = await read(files, { streams: both(), maxConcurrentSurveys: 2 }, false);
     const blocks = await read(files, { streams: both(), maxConcurrentSurveys: 2 }, true);
     for (const id of ['11', '12']) {
-      expect(blocks.sink.recordsOf(R).filter((r) => r['survey_id'] === id)).toEqual(rows.sink.recordsOf(R).filter((r) => r['survey_id'] === id));
+      expect(blocks.sink.recordsOf(R).filter((r) => r['survey_id'] === id)).toEqual(
+        rows.sink.recordsOf(R).filter((r) => r['survey_id'] === id),
+      );
     }
     // Which survey ends last (and so the last STATE's count) depends on timing; the positions do not.
     expect(blocks.sink.lastState(R)?.blob).toEqual(rows.sink.lastState(R)?.blob);
-    const counts = (run: Run): number[] => run.sink.statesOf(R).map((x) => x.recordCount).sort((a, b) => a - b);
+    const counts = (run: Run): number[] =>
+      run.sink
+        .statesOf(R)
+        .map((x) => x.recordCount)
+        .sort((a, b) => a - b);
     expect(counts(blocks)).toEqual(counts(rows));
   });
 
@@ -216,7 +247,10 @@ describe('block path = row path', () => {
 
   it('filters by start_date and per stream identically', async () => {
     const state: StreamState = { surveys: { '11': { number: 5000 - 2 * 30 } } };
-    await same({ '11': file('e.csv', csv([HEADER, ...responses(200)])) }, { streams: [streamPlan(surveyResponses), streamPlan(surveyAnswers, { state })], startDate: '2024-03-27T10:30:00' });
+    await same(
+      { '11': file('e.csv', csv([HEADER, ...responses(200)])) },
+      { streams: [streamPlan(surveyResponses), streamPlan(surveyAnswers, { state })], startDate: '2024-03-27T10:30:00' },
+    );
   });
 
   it('fails on a bad Number deep in the file with the same line, and the same records before it', async () => {

@@ -54,10 +54,13 @@ describe.concurrent('source-hotjar end to end', () => {
       const spec = JSON.parse(readFileSync(join(ROOT, 'spec.json'), 'utf8')) as Record<string, unknown>;
       const text = JSON.stringify(spec);
       // CAT's test_forbidden_complex_types; oneOf is allowed, under test_oneof_usage's rules (below).
-      for (const banned of ['"$ref"', '"anyOf"', '"allOf"', '"not"', '"if"', '"then"', '"else"', '"patternProperties"']) expect(text).not.toContain(banned);
+      for (const banned of ['"$ref"', '"anyOf"', '"allOf"', '"not"', '"if"', '"then"', '"else"', '"patternProperties"'])
+        expect(text).not.toContain(banned);
       expect(spec['additionalProperties']).not.toBe(false);
       const props = spec['properties'] as Record<string, Record<string, unknown>>;
-      expect(Object.keys(props)).toEqual(expect.arrayContaining(['credentials', 'email', 'password', 'site_id', 'survey_ids', 'start_date', 'base_url', 'api_base_url']));
+      expect(Object.keys(props)).toEqual(
+        expect.arrayContaining(['credentials', 'email', 'password', 'site_id', 'survey_ids', 'start_date', 'base_url', 'api_base_url']),
+      );
       for (const [name, prop] of Object.entries(props)) {
         const type = prop['type'];
         const single = typeof type === 'string' || (Array.isArray(type) && type.length === 2 && type.includes('null'));
@@ -74,7 +77,12 @@ describe.concurrent('source-hotjar end to end', () => {
       expect(text.match(/"oneOf"/g)).toHaveLength(1);
       const credentials = props['credentials']!;
       expect(credentials['type']).toBe('object');
-      const variants = credentials['oneOf'] as { type: string; title: string; properties: Record<string, Record<string, unknown>>; required: string[] }[];
+      const variants = credentials['oneOf'] as {
+        type: string;
+        title: string;
+        properties: Record<string, Record<string, unknown>>;
+        required: string[];
+      }[];
       expect(variants.map((v) => v.title)).toEqual(['API key', 'Email and password']);
       const common = Object.keys(variants[0]!.properties).filter((k) => variants.every((v) => k in v.properties));
       expect(common.filter((k) => variants.every((v) => 'const' in v.properties[k]!))).toEqual(['auth_type']);
@@ -224,31 +232,46 @@ describe.concurrent('source-hotjar end to end', () => {
       // Exports take a while to build, so both surveys' passes are under way at once.
       sandbox.exportDelayMs = 150;
       // No max_concurrent_surveys in the config: the default (4).
-      const r = await runCli(['read', '--config', config({ max_concurrent_surveys: undefined }), '--catalog', writeJson(dir, 'c.json', catalog('full_refresh'))]);
+      const r = await runCli([
+        'read',
+        '--config',
+        config({ max_concurrent_surveys: undefined }),
+        '--catalog',
+        writeJson(dir, 'c.json', catalog('full_refresh')),
+      ]);
       expect(r.code, r.stderr).toBe(0);
       assertAllValid(r);
       const got = recordsOf(r, 'survey_responses');
       for (const id of ['111', '222']) {
-        expect(got.filter((d) => d['survey_id'] === id)).toEqual(survey(id).rows.map((row) => expectedRecord(survey(id).header, row, SITE, id)));
+        expect(got.filter((d) => d['survey_id'] === id)).toEqual(
+          survey(id).rows.map((row) => expectedRecord(survey(id).header, row, SITE, id)),
+        );
       }
       // Each survey's STATE is the one that adds its position, with its own count, after its last record;
       // only the other survey's messages may come between (it is read at the same time).
       type State = { sourceStats: { recordCount: number }; stream: { stream_state: { surveys: Record<string, unknown> } } };
       const messages = r.messages;
-      const surveyOf = (m: Record<string, unknown>): unknown => ((m['record'] as { data?: Record<string, unknown> } | undefined)?.data ?? {})['survey_id'];
+      const surveyOf = (m: Record<string, unknown>): unknown =>
+        ((m['record'] as { data?: Record<string, unknown> } | undefined)?.data ?? {})['survey_id'];
       const addedBy = new Map<string, number>();
       messages.forEach((m, i) => {
         if (m.type !== 'STATE') return;
         for (const id of Object.keys((m['state'] as State).stream.stream_state.surveys)) if (!addedBy.has(id)) addedBy.set(id, i);
       });
-      for (const [id, count] of [['111', 12], ['222', 9]] as const) {
+      for (const [id, count] of [
+        ['111', 12],
+        ['222', 9],
+      ] as const) {
         const last = messages.findLastIndex((m) => m.type === 'RECORD' && surveyOf(m) === id);
         const at = addedBy.get(id)!;
         expect(at, id).toBeGreaterThan(last);
         expect((messages[at]!['state'] as State).sourceStats.recordCount).toBe(count);
         const otherState = addedBy.get(id === '111' ? '222' : '111');
         const between = messages.slice(last + 1, at).map((m, k) => ({ m, i: last + 1 + k }));
-        expect(between.every(({ m, i }) => (m.type === 'RECORD' && surveyOf(m) !== id) || i === otherState), id).toBe(true);
+        expect(
+          between.every(({ m, i }) => (m.type === 'RECORD' && surveyOf(m) !== id) || i === otherState),
+          id,
+        ).toBe(true);
       }
       expect(states(r)).toHaveLength(2);
       expect(statuses(r)).toEqual(['STARTED', 'RUNNING', 'COMPLETE']);

@@ -788,13 +788,18 @@ describe('driver: surveys side by side (max_concurrent_surveys)', () => {
 
   const slow = (count: number, openDelayMs: number, first: number): FakeSurvey => ({
     header: STANDARD_HEADER,
-    rows: rows(...Array.from({ length: count }, (_, i): [number, string] => [first + count - i, `2024-01-01 00:00:${String(count - i).padStart(2, '0')}`])),
+    rows: rows(
+      ...Array.from({ length: count }, (_, i): [number, string] => [
+        first + count - i,
+        `2024-01-01 00:00:${String(count - i).padStart(2, '0')}`,
+      ]),
+    ),
     batchSize: 1,
     openDelayMs,
     batchDelayMs: 7,
   });
 
-  it('reads up to that many surveys at once: records interleave, each STATE comes right after its survey\'s last record', async () => {
+  it("reads up to that many surveys at once: records interleave, each STATE comes right after its survey's last record", async () => {
     // 11 opens at once and 12 a little later, so their rows arrive side by side; 13 waits for a lane.
     const source = new FakeSource({ '11': slow(6, 1, 100), '12': slow(5, 12, 200), '13': slow(3, 1, 300) });
     const plan = { ...readPlan(['11', '12', '13'], [streamPlan(surveyResponses)]), maxConcurrentSurveys: 2 };
@@ -816,8 +821,15 @@ describe('driver: surveys side by side (max_concurrent_surveys)', () => {
       expect(t.filter((x) => x === `S:${id}`)).toHaveLength(1);
     }
     // Each survey's records in file order, all of them.
-    for (const [id, first, count] of [['11', 100, 6], ['12', 200, 5], ['13', 300, 3]] as const) {
-      const numbers = sink.recordsOf(R).filter((r) => r['survey_id'] === id).map((r) => r['Number']);
+    for (const [id, first, count] of [
+      ['11', 100, 6],
+      ['12', 200, 5],
+      ['13', 300, 3],
+    ] as const) {
+      const numbers = sink
+        .recordsOf(R)
+        .filter((r) => r['survey_id'] === id)
+        .map((r) => r['Number']);
       expect(numbers).toEqual(Array.from({ length: count }, (_, i) => first + count - i));
     }
     // At most two passes at once; 13 opened only once a lane was free.
@@ -847,18 +859,43 @@ describe('driver: surveys side by side (max_concurrent_surveys)', () => {
     expect(sink.failuresOf(R)).toHaveLength(1);
     expect(t[t.lastIndexOf('R:11') + 1]).toBe('S:11');
     // The failed survey's STATE keeps its position (none) and counts what it emitted.
-    expect(sink.statesOf(R).map((s) => s.recordCount).sort()).toEqual([2, 4]);
+    expect(
+      sink
+        .statesOf(R)
+        .map((s) => s.recordCount)
+        .sort(),
+    ).toEqual([2, 4]);
     expect(t.at(-1)).toBe('INCOMPLETE');
     expect(sink.lastState(R)?.blob).toEqual({ surveys: { '11': { 'Date Submitted': '2024-01-01T00:00:04', Number: 104 } } });
   });
 
   it('ends the whole run on an AuthError in one survey: no STATE for the others, every stream INCOMPLETE', async () => {
-    const source = new FakeSource({ '11': slow(5, 1, 100), '12': { ...slow(2, 3, 200), openError: new AuthError('Hotjar refused the login.') } });
+    const source = new FakeSource({
+      '11': slow(5, 1, 100),
+      '12': { ...slow(2, 3, 200), openError: new AuthError('Hotjar refused the login.') },
+    });
     const plan = { ...readPlan(['11', '12'], [streamPlan(surveyResponses)]), maxConcurrentSurveys: 2 };
     await expect(readStreams(source, plan, new RecordingSink())).rejects.toThrow(AuthError);
     const sink = new RecordingSink();
     await readStreams(source, plan, sink).catch(() => undefined);
     expect(sink.statesOf(R)).toEqual([]);
     expect(sink.statusesOf(R).at(-1)).toBe('INCOMPLETE');
+  });
+});
+
+describe('driver: progress', () => {
+  it('logs progress (responses read so far and the rate) once a survey ends, at most once per interval', async () => {
+    const source = new FakeSource({ '11': SURVEY_11, '12': SURVEY_12 });
+    const sink = new RecordingSink();
+    await readStreams(source, readPlan(['11', '12'], [streamPlan(surveyResponses)]), sink, undefined, { progressLogMs: 0 });
+    const progress = sink.logs.filter((l) => l.message.startsWith('Progress:'));
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    expect(progress.at(-1)!.message).toMatch(
+      /^Progress: 5 responses read so far \(about 5 in the exports being read\), \d+ responses\/s\.$/,
+    );
+    // The default interval (30 s) says nothing on a read this short.
+    const quiet = new RecordingSink();
+    await readStreams(new FakeSource({ '11': SURVEY_11 }), readPlan(['11'], [streamPlan(surveyResponses)]), quiet);
+    expect(quiet.logs.some((l) => l.message.startsWith('Progress:'))).toBe(false);
   });
 });

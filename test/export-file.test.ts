@@ -13,7 +13,8 @@ import { DEFAULT_LIMITS, csvHead, verifyExport, type ExportLimits, type SpooledD
 
 const LABEL = 'survey 123';
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'zips');
-const FIXTURE_CSV = '"Number","Date Submitted","Question 1"\n"1","2024-01-02 03:04:05","Hello, world"\n"2","2024-01-03 03:04:05","Quote ""x"""\n';
+const FIXTURE_CSV =
+  '"Number","Date Submitted","Question 1"\n"1","2024-01-02 03:04:05","Hello, world"\n"2","2024-01-03 03:04:05","Quote ""x"""\n';
 
 /** A Hotjar-like CSV: every field quoted, a line feed after each row. */
 function csvOf(rows: number, answer = (i: number): string => `Answer number ${i}, with "quotes" and, commas`): Buffer {
@@ -225,7 +226,11 @@ describe('verifyExport: exactly one entry', () => {
   });
 
   it('refuses a second local header hidden between the entry and the directory (the end record says one entry)', async () => {
-    await expectFailure(verify(buildZip([{ csv: CSV }, other], { listed: [0] })), DataError, /hides another ZIP header at byte \d+ \(between its CSV data/);
+    await expectFailure(
+      verify(buildZip([{ csv: CSV }, other], { listed: [0] })),
+      DataError,
+      /hides another ZIP header at byte \d+ \(between its CSV data/,
+    );
   });
 
   it('refuses a directory pointing past a hidden entry at byte 0', async () => {
@@ -270,7 +275,11 @@ describe('verifyExport: exactly one entry', () => {
   });
 
   it('calls unexplained bytes between the entry and the directory damage', async () => {
-    await expectFailure(verify(buildZip([{ csv: CSV }], { between: Buffer.from('junk') })), DamagedExportError, /4 unexplained bytes between its CSV data/);
+    await expectFailure(
+      verify(buildZip([{ csv: CSV }], { between: Buffer.from('junk') })),
+      DamagedExportError,
+      /4 unexplained bytes between its CSV data/,
+    );
   });
 
   it('refuses an encrypted entry and an unknown compression method', async () => {
@@ -305,11 +314,19 @@ describe('verifyExport: CRC-32 and size from the central directory', () => {
   });
 
   it('calls invalid deflate data damage', async () => {
-    await expectFailure(verify(buildZip([{ csv: CSV, data: Buffer.from([0xff, 0xff, 0xff, 0xff]) }])), DamagedExportError, /invalid compressed data/);
+    await expectFailure(
+      verify(buildZip([{ csv: CSV, data: Buffer.from([0xff, 0xff, 0xff, 0xff]) }])),
+      DamagedExportError,
+      /invalid compressed data/,
+    );
   });
 
   it('calls a data descriptor or local header that contradicts the directory damage', async () => {
-    await expectFailure(verify(buildZip([{ csv: CSV, descriptor: 16, descriptorCrc: 7 }])), DamagedExportError, /data descriptor that contradicts/);
+    await expectFailure(
+      verify(buildZip([{ csv: CSV, descriptor: 16, descriptorCrc: 7 }])),
+      DamagedExportError,
+      /data descriptor that contradicts/,
+    );
     await expectFailure(verify(buildZip([{ csv: CSV, flags: 8 }])), DamagedExportError, /lacks the data descriptor/);
     await expectFailure(verify(buildZip([{ csv: CSV, localMethod: 0 }])), DamagedExportError, /file header that contradicts/);
   });
@@ -349,7 +366,11 @@ describe('verifyExport: a cut download is a BrokenExportError', () => {
 
   it('when the compressed data ends early', async () => {
     const data = deflateRawSync(CSV);
-    await expectFailure(verify(buildZip([{ csv: CSV, data: data.subarray(0, data.length - 4) }])), BrokenExportError, /ends inside its compressed CSV/);
+    await expectFailure(
+      verify(buildZip([{ csv: CSV, data: data.subarray(0, data.length - 4) }])),
+      BrokenExportError,
+      /ends inside its compressed CSV/,
+    );
   });
 });
 
@@ -359,19 +380,35 @@ describe('verifyExport: zip-bomb guard', () => {
   const zeros = (n: number): Buffer => Buffer.alloc(n, 0x30);
 
   it('refuses a declared size over max_export_bytes', async () => {
-    await expectFailure(verify(buildZip([{ csv: CSV, size: 2_000_000 }]), { limits: small }), DataError, /declares 2000000 bytes .*max_export_bytes limit of 1000000/);
+    await expectFailure(
+      verify(buildZip([{ csv: CSV, size: 2_000_000 }]), { limits: small }),
+      DataError,
+      /declares 2000000 bytes .*max_export_bytes limit of 1000000/,
+    );
   });
 
   it('refuses inflating past max_export_bytes even when the directory understates the size', async () => {
-    await expectFailure(verify(buildZip([{ csv: zeros(2_000_000), size: 100 }]), { limits: small }), DataError, /inflates to at least \d+ bytes .*max_export_bytes/);
+    await expectFailure(
+      verify(buildZip([{ csv: zeros(2_000_000), size: 100 }]), { limits: small }),
+      DataError,
+      /inflates to at least \d+ bytes .*max_export_bytes/,
+    );
   });
 
   it('refuses a declared ratio over max_export_ratio', async () => {
-    await expectFailure(verify(buildZip([{ csv: CSV, size: 2_000_000 }]), { limits: strict }), DataError, /declares .*max_export_ratio limit of 100:1/);
+    await expectFailure(
+      verify(buildZip([{ csv: CSV, size: 2_000_000 }]), { limits: strict }),
+      DataError,
+      /declares .*max_export_ratio limit of 100:1/,
+    );
   });
 
   it('refuses inflating past max_export_ratio even when the directory understates the size', async () => {
-    await expectFailure(verify(buildZip([{ csv: zeros(2 * 1024 * 1024), size: 100 }]), { limits: strict }), DataError, /inflates to at least .*max_export_ratio/);
+    await expectFailure(
+      verify(buildZip([{ csv: zeros(2 * 1024 * 1024), size: 100 }]), { limits: strict }),
+      DataError,
+      /inflates to at least .*max_export_ratio/,
+    );
   });
 
   it('checks the ratio only past 1/64th of max_export_bytes', async () => {
@@ -476,7 +513,11 @@ describe('csvHead', () => {
     await expectFailure(readAll(csvHead(body(Buffer.alloc(0), 9), LABEL)), BrokenExportError, /empty download/);
     await expectFailure(readAll(csvHead(body(zip.subarray(0, 20), 9), LABEL)), BrokenExportError, /inside its first ZIP header/);
     await expectFailure(readAll(csvHead(body(zip.subarray(0, 60), 9), LABEL)), BrokenExportError, /ends inside its compressed CSV/);
-    await expectFailure(readAll(csvHead(body(buildZip([{ csv: CSV, method: 0 }]).subarray(0, 80), 9), LABEL)), BrokenExportError, /inside its stored CSV/);
+    await expectFailure(
+      readAll(csvHead(body(buildZip([{ csv: CSV, method: 0 }]).subarray(0, 80), 9), LABEL)),
+      BrokenExportError,
+      /inside its stored CSV/,
+    );
     const bad = buildZip([{ csv: CSV, data: Buffer.from([0xff, 0xff, 0xff, 0xff]) }]);
     await expectFailure(readAll(csvHead(body(bad, 9), LABEL)), DamagedExportError, /invalid compressed data/);
   });

@@ -101,7 +101,13 @@ function dockerLabels(): Record<string, string> {
 function dockerFromImages(): string[] {
   return dockerInstructions()
     .filter((i) => /^FROM\s/i.test(i))
-    .map((i) => i.split(/\s+/).slice(1).filter((w) => !w.startsWith('--'))[0]!);
+    .map(
+      (i) =>
+        i
+          .split(/\s+/)
+          .slice(1)
+          .filter((w) => !w.startsWith('--'))[0]!,
+    );
 }
 
 /** A Docker image reference with the default registry and namespace spelled out (as baseImage is). */
@@ -165,7 +171,8 @@ const DEPLOYMENT_MODE: FieldType = { regex: /^(cloud|oss)$/ };
 const CLIENT_CONTAINER: FieldType = { model: 'ClientContainerConfig' };
 const generic = (inner: string): Model => ({
   fields: { bypass_reason: 'str', tests: { list: { model: inner } } },
-  check: (v) => (Array.isArray(v['tests']) && v['tests'].length > 0 && v['bypass_reason'] ? "can't set a bypass_reason if tests are set" : null),
+  check: (v) =>
+    Array.isArray(v['tests']) && v['tests'].length > 0 && v['bypass_reason'] ? "can't set a bypass_reason if tests are set" : null,
 });
 
 export const CAT_MODELS: Record<string, Model> = {
@@ -391,7 +398,10 @@ function catPaths(config: unknown): string[] {
 
 /** Null when `xml` is well-formed as far as element nesting and attribute quoting go, else the problem. */
 function xmlProblem(xml: string): string | null {
-  const body = xml.replace(/<!--[\s\S]*?-->/g, '').replace(/<\?xml[\s\S]*?\?>/, '').trim();
+  const body = xml
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .replace(/<\?xml[\s\S]*?\?>/, '')
+    .trim();
   const stack: string[] = [];
   let roots = 0;
   const tag = /<(\/?)([A-Za-z_][\w:.-]*)((?:\s+[\w:.-]+\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>/g;
@@ -584,8 +594,11 @@ describe('integration_tests/', () => {
         // What discover declares against the stand-in: the static schema's columns, then every question column.
         const declared = s.stream.json_schema as { properties: Record<string, unknown>; additionalProperties: boolean };
         expect(declared.additionalProperties, file).toBe(false);
-        for (const key of Object.keys((schema as { properties: Record<string, unknown> }).properties)) expect(declared.properties, file).toHaveProperty([key]);
-        expect(Object.keys(declared.properties).length, file).toBeGreaterThan(Object.keys((schema as { properties: Record<string, unknown> }).properties).length);
+        for (const key of Object.keys((schema as { properties: Record<string, unknown> }).properties))
+          expect(declared.properties, file).toHaveProperty([key]);
+        expect(Object.keys(declared.properties).length, file).toBeGreaterThan(
+          Object.keys((schema as { properties: Record<string, unknown> }).properties).length,
+        );
       }
     }
   });
@@ -606,7 +619,15 @@ describe('docs, changelog and package version', () => {
   it('the docs page has the sections of an Airbyte source page', () => {
     const doc = text('docs/integrations/sources/hotjar.md');
     const headings = [...doc.matchAll(/^#{1,3} (.+)$/gm)].map((m) => m[1]!);
-    for (const h of ['Hotjar', 'Prerequisites', 'Setup guide', 'Supported sync modes', 'Supported streams', 'Limitations & Troubleshooting', 'Changelog']) {
+    for (const h of [
+      'Hotjar',
+      'Prerequisites',
+      'Setup guide',
+      'Supported sync modes',
+      'Supported streams',
+      'Limitations & Troubleshooting',
+      'Changelog',
+    ]) {
       expect(headings, h).toContain(h);
     }
     for (const stream of ['survey_responses', 'survey_answers', 'surveys']) expect(doc).toContain(`| \`${stream}\` |`);
@@ -634,11 +655,19 @@ describe('Meltano: meltano/tap-hotjar.yml and --about', () => {
   });
 
   it('settings cover every spec.json property, with matching kinds, and mark secrets sensitive', () => {
-    const kindFor: Record<string, string[]> = { integer: ['integer'], number: ['decimal'], array: ['array'], boolean: ['boolean'], object: ['object'] };
+    const kindFor: Record<string, string[]> = {
+      integer: ['integer'],
+      number: ['decimal'],
+      array: ['array'],
+      boolean: ['boolean'],
+      object: ['object'],
+    };
     for (const [name, prop] of Object.entries(spec.properties)) {
       const setting = byName.get(name);
       expect(setting, name).toBeDefined();
-      const allowed = prop['airbyte_secret'] ? ['password'] : (kindFor[prop['type'] as string] ?? ['string', 'email', 'date_iso8601', 'options']);
+      const allowed = prop['airbyte_secret']
+        ? ['password']
+        : (kindFor[prop['type'] as string] ?? ['string', 'email', 'date_iso8601', 'options']);
       expect(allowed, name).toContain(setting!.kind);
       expect(setting!.sensitive === true, name).toBe(prop['airbyte_secret'] === true);
       if ('default' in prop) expect(setting!.value, name).toEqual(prop['default']);
@@ -646,7 +675,12 @@ describe('Meltano: meltano/tap-hotjar.yml and --about', () => {
   });
 
   it('declares the coming credentials object, api_base_url and max_concurrent_surveys', () => {
-    expect(byName.get('credentials.auth_type')?.options?.map((o) => o.value).sort()).toEqual(['api_key', 'password']);
+    expect(
+      byName
+        .get('credentials.auth_type')
+        ?.options?.map((o) => o.value)
+        .sort(),
+    ).toEqual(['api_key', 'password']);
     for (const name of ['credentials.client_id', 'credentials.email']) expect(byName.get(name)?.sensitive ?? false, name).toBe(false);
     for (const name of ['credentials.client_secret', 'credentials.password']) {
       expect(byName.get(name)).toMatchObject({ kind: 'password', sensitive: true });
@@ -687,7 +721,15 @@ describe('Meltano: meltano/tap-hotjar.yml and --about', () => {
     expect(about.name).toBe('tap-hotjar');
     expect(about.version).toBe(pkg.version);
     expect([...about.capabilities].sort()).toEqual(['about', 'catalog', 'discover', 'state']);
-    expect(Object.keys(about).sort()).toEqual(['capabilities', 'description', 'name', 'sdk_version', 'settings', 'supported_python_versions', 'version']);
+    expect(Object.keys(about).sort()).toEqual([
+      'capabilities',
+      'description',
+      'name',
+      'sdk_version',
+      'settings',
+      'supported_python_versions',
+      'version',
+    ]);
     expect(Object.keys(about.settings.properties)).toEqual(Object.keys(spec.properties));
     expect(about.settings.required).toEqual(spec.required);
     expect(about.settings.properties['password']).toMatchObject({ type: 'string', secret: true, writeOnly: true });

@@ -12,7 +12,9 @@ let sandbox: HotjarSandbox;
 let catalogPath: string;
 
 beforeAll(async () => {
-  sandbox = await new HotjarSandbox({ surveys: new Map([['111', { header: [...CHECKOUT_HEADER], rows: generate(checkoutRow, 50) }]]) }).start();
+  sandbox = await new HotjarSandbox({
+    surveys: new Map([['111', { header: [...CHECKOUT_HEADER], rows: generate(checkoutRow, 50) }]]),
+  }).start();
   catalogPath = writeJson(tempDir(), 'catalog.json', catalog('full_refresh'));
 });
 afterAll(async () => {
@@ -49,5 +51,32 @@ describe('a platform can tell a slow sync from a dead one', () => {
     expect(status.reasons[0]!.type).toBe('RATE_LIMITED');
     expect(status.reasons[0]!.rate_limited.quota_reset).toBeGreaterThanOrEqual(before + 900);
     expect(status.reasons[0]!.rate_limited.quota_reset).toBeLessThan(Date.now() + 1000);
+  });
+
+  it('emits ESTIMATE traces per stream, from the export size and the rows of the first block', async () => {
+    const both = writeJson(tempDir(), 'both.json', {
+      streams: ['survey_responses', 'survey_answers'].map((name) => ({
+        stream: { name, json_schema: {} },
+        sync_mode: 'full_refresh',
+        destination_sync_mode: 'overwrite',
+      })),
+    });
+    const r = await runCli(['read', '--config', config({}), '--catalog', both]);
+    expect(r.code, r.stderr).toBe(0);
+    assertAllValid(r);
+    const estimates = traces(r, 'ESTIMATE').map((t) => t['estimate'] as { name: string; type: string; row_estimate: number });
+    const responses = estimates.filter((e) => e.name === 'survey_responses');
+    const answers = estimates.filter((e) => e.name === 'survey_answers');
+    expect(responses.length).toBeGreaterThanOrEqual(1);
+    expect(answers.length).toBeGreaterThanOrEqual(1);
+    for (const e of estimates) expect(e.type).toBe('STREAM');
+    // 50 responses in the export: the estimate is a guess from the first block, close to it.
+    expect(responses.at(-1)!.row_estimate).toBeGreaterThanOrEqual(25);
+    expect(responses.at(-1)!.row_estimate).toBeLessThanOrEqual(100);
+    const answerRecords = r.messages.filter(
+      (m) => m.type === 'RECORD' && (m['record'] as { stream: string }).stream === 'survey_answers',
+    ).length;
+    expect(answers.at(-1)!.row_estimate).toBeGreaterThan(answerRecords / 2);
+    expect(answers.at(-1)!.row_estimate).toBeLessThan(answerRecords * 2);
   });
 });

@@ -117,7 +117,9 @@ function run(args: string[], options: RunOptions = {}): Promise<Run> {
     }, 15);
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`CLI timed out after ${options.timeoutMs ?? 25_000} ms: ${args.join(' ')}\nstderr: ${Buffer.concat(err).toString()}`));
+      reject(
+        new Error(`CLI timed out after ${options.timeoutMs ?? 25_000} ms: ${args.join(' ')}\nstderr: ${Buffer.concat(err).toString()}`),
+      );
     }, options.timeoutMs ?? 25_000);
     child.on('error', reject);
     child.on('exit', () => clearInterval(rss));
@@ -149,7 +151,8 @@ function run(args: string[], options: RunOptions = {}): Promise<Run> {
 }
 
 const byType = (r: Run, type: string): Message[] => r.messages.filter((m) => m.type === type);
-const records = (r: Run): Record<string, unknown>[] => byType(r, 'RECORD').map((m) => (m['record'] as { data: Record<string, unknown> }).data);
+const records = (r: Run): Record<string, unknown>[] =>
+  byType(r, 'RECORD').map((m) => (m['record'] as { data: Record<string, unknown> }).data);
 const states = (r: Run): Record<string, unknown>[] => byType(r, 'STATE').map((m) => m['state'] as Record<string, unknown>);
 const logs = (r: Run): string[] => byType(r, 'LOG').map((m) => (m['log'] as { message: string }).message);
 const traces = (r: Run, type: string): Record<string, unknown>[] =>
@@ -189,7 +192,11 @@ beforeAll(async () => {
   dir = tempDir();
   catalogPath = writeJson(dir, 'catalog.json', catalog('incremental'));
   fullCatalogPath = writeJson(dir, 'catalog-full.json', catalog('full_refresh'));
-  stalledBox = await new HotjarSandbox({ siteId: SITE, password: PASSWORD, surveys: new Map([['1', { header: [...HEADER], rows: generate(checkoutRow, 5_000) }]]) }).start();
+  stalledBox = await new HotjarSandbox({
+    siteId: SITE,
+    password: PASSWORD,
+    surveys: new Map([['1', { header: [...HEADER], rows: generate(checkoutRow, 5_000) }]]),
+  }).start();
   let sent = false;
   stalledRun = run(['read', '--config', config({ request_timeout_seconds: 30 }, stalledBox), '--catalog', catalogPath], {
     timeoutMs: 40_000,
@@ -234,8 +241,17 @@ function config(extra: Record<string, unknown> = {}, box: HotjarSandbox = sandbo
   );
 }
 
-function read(surveyIds: string[], options: { extra?: Record<string, unknown>; state?: string; full?: boolean; run?: RunOptions } = {}): Promise<Run> {
-  const args = ['read', '--config', config({ survey_ids: surveyIds, ...options.extra }), '--catalog', options.full ? fullCatalogPath : catalogPath];
+function read(
+  surveyIds: string[],
+  options: { extra?: Record<string, unknown>; state?: string; full?: boolean; run?: RunOptions } = {},
+): Promise<Run> {
+  const args = [
+    'read',
+    '--config',
+    config({ survey_ids: surveyIds, ...options.extra }),
+    '--catalog',
+    options.full ? fullCatalogPath : catalogPath,
+  ];
   if (options.state) args.push('--state', options.state);
   return run(args, options.run).then((r) => {
     noLeaks(r);
@@ -255,7 +271,8 @@ function noLeaks(r: Run, box: HotjarSandbox = sandbox): void {
   for (const secret of box.issuedSecrets) expect(all).not.toContain(secret);
 }
 
-const zipStored = (csv: string | Uint8Array): Buffer => Buffer.from(zipSync({ 'export.csv': typeof csv === 'string' ? strToU8(csv) : csv }, { level: 0 }));
+const zipStored = (csv: string | Uint8Array): Buffer =>
+  Buffer.from(zipSync({ 'export.csv': typeof csv === 'string' ? strToU8(csv) : csv }, { level: 0 }));
 const zipDeflated = (csv: string | Uint8Array, level: 0 | 1 | 6 | 9 = 6): Buffer =>
   Buffer.from(zipSync({ 'export.csv': typeof csv === 'string' ? strToU8(csv) : csv }, { level }));
 
@@ -329,7 +346,11 @@ describe('silent loss or a STATE that skips data', () => {
     const id = survey(generate(checkoutRow, 20));
     const first = await read([id]);
     const max = maxNumber(id);
-    const added = [checkoutRow(max + 3, '2023-01-01 00:00:00'), checkoutRow(max + 2, '2023-12-01 10:00:00'), checkoutRow(max + 1, '2023-12-02 10:00:00')];
+    const added = [
+      checkoutRow(max + 3, '2023-01-01 00:00:00'),
+      checkoutRow(max + 2, '2023-12-01 10:00:00'),
+      checkoutRow(max + 1, '2023-12-02 10:00:00'),
+    ];
     sandbox.addResponses(id, added);
     const second = await read([id], { state: stateFile(first) });
     expect(second.code).toBe(0);
@@ -379,7 +400,9 @@ describe('silent loss or a STATE that skips data', () => {
         sandbox.fault('download', ...[1, 2, 3].map((): Fault => ({ kind: 'close-delimited' })));
         const failed = await read([id], { state: start });
         expect(failed.code).toBe(1);
-        expect(errors(failed)[0]?.message).toMatch(new RegExp(`survey ${id} is a plain CSV whose transfer did not prove its length.*cannot be proven`));
+        expect(errors(failed)[0]?.message).toMatch(
+          new RegExp(`survey ${id} is a plain CSV whose transfer did not prove its length.*cannot be proven`),
+        );
         expect(errors(failed)[0]?.failure_type).toBe('transient_error');
         expect(records(failed)).toEqual([]);
         expect(position(failed, id)).toEqual({ 'Date Submitted': '2023-01-01T00:00:00' });
@@ -390,7 +413,9 @@ describe('silent loss or a STATE that skips data', () => {
   });
 
   it('5: a damaged archive is retried and nothing from the damaged copy reaches the output (no Number 29005, which does not exist)', async () => {
-    const rows = [29010, 29009, 29008, 29007, 29006, 29004, 29003, 29002, 29001].map((n, i) => checkoutRow(n, fileDate(Date.UTC(2024, 0, 10) - i * 60_000)));
+    const rows = [29010, 29009, 29008, 29007, 29006, 29004, 29003, 29002, 29001].map((n, i) =>
+      checkoutRow(n, fileDate(Date.UTC(2024, 0, 10) - i * 60_000)),
+    );
     const id = survey(rows);
     sandbox.fault('download', { kind: 'body', body: alter(zipStored(csvOf(id)), '"29004","', '"29005","') });
     const r = await read([id]);
@@ -401,7 +426,12 @@ describe('silent loss or a STATE that skips data', () => {
   });
 
   it('6: duplicate Numbers in one export are all emitted, with one WARN naming them', async () => {
-    const rows = [checkoutRow(44, '2024-01-04 00:00:00'), checkoutRow(42, '2024-01-03 00:00:00'), checkoutRow(43, '2024-01-02 00:00:00'), checkoutRow(41, '2024-01-01 00:00:00')];
+    const rows = [
+      checkoutRow(44, '2024-01-04 00:00:00'),
+      checkoutRow(42, '2024-01-03 00:00:00'),
+      checkoutRow(43, '2024-01-02 00:00:00'),
+      checkoutRow(41, '2024-01-01 00:00:00'),
+    ];
     rows[2]![0] = '42';
     rows[2]![10] = 'a different answer';
     const id = survey(rows);
@@ -409,8 +439,12 @@ describe('silent loss or a STATE that skips data', () => {
     expect(r.code).toBe(0);
     expect(records(r)).toEqual(expected(id));
     expect(records(r).filter((d) => d['Number'] === 42)).toHaveLength(2);
-    const warnings = byType(r, 'LOG').filter((m) => (m['log'] as { level: string }).level === 'WARN').map((m) => (m['log'] as { message: string }).message);
-    expect(warnings.filter((w) => /Number.*appear more than once/.test(w))).toEqual([expect.stringMatching(new RegExp(`Survey ${id}: 1 response Number appear.*\\(42\\)`))]);
+    const warnings = byType(r, 'LOG')
+      .filter((m) => (m['log'] as { level: string }).level === 'WARN')
+      .map((m) => (m['log'] as { message: string }).message);
+    expect(warnings.filter((w) => /Number.*appear more than once/.test(w))).toEqual([
+      expect.stringMatching(new RegExp(`Survey ${id}: 1 response Number appear.*\\(42\\)`)),
+    ]);
   });
 
   it('6: a Number written "0042" beside "42" is a data error naming line and column, not the same response', async () => {
@@ -419,7 +453,9 @@ describe('silent loss or a STATE that skips data', () => {
     const id = survey(rows);
     const r = await read([id]);
     expect(r.code).toBe(1);
-    expect(errors(r)[0]?.message).toContain(`survey ${id} has a bad value at line ${lineOf(rows, 2)}, column "Number": "0042" is not a whole number in canonical form`);
+    expect(errors(r)[0]?.message).toContain(
+      `survey ${id} has a bad value at line ${lineOf(rows, 2)}, column "Number": "0042" is not a whole number in canonical form`,
+    );
     expect(position(r, id)).toBeUndefined();
   });
 
@@ -439,7 +475,10 @@ describe('silent loss or a STATE that skips data', () => {
     sandbox.fault('download', { kind: 'body', body: zipDeflated(new Uint8Array(0)) });
     const r = await read([id]);
     expect(r.code).toBe(1);
-    expect(errors(r)[0]).toEqual({ message: expect.stringMatching(new RegExp(`survey ${id} is a ZIP archive that holds an empty CSV`)), failure_type: 'system_error' });
+    expect(errors(r)[0]).toEqual({
+      message: expect.stringMatching(new RegExp(`survey ${id} is a ZIP archive that holds an empty CSV`)),
+      failure_type: 'system_error',
+    });
     expect(statuses(r).at(-1)).toBe('INCOMPLETE');
   });
 });
@@ -511,10 +550,15 @@ function expectNoPasswordForm(r: Run, pw: string, where: string): void {
   const forms = passwordForms(pw);
   for (const text of freeText(r)) {
     for (const form of forms) {
-      expect(text.includes(form), `${where}: password ${JSON.stringify(pw)} appears as ${JSON.stringify(form)} in ${JSON.stringify(text)}`).toBe(false);
+      expect(
+        text.includes(form),
+        `${where}: password ${JSON.stringify(pw)} appears as ${JSON.stringify(form)} in ${JSON.stringify(text)}`,
+      ).toBe(false);
       // Nor its first part where a message was cut ("…"): masking happens before the cut.
       for (let k = 3; k < form.length; k++) {
-        expect(text.includes(`${form.slice(0, k)}…`), `${where}: ${JSON.stringify(form.slice(0, k))} cut in ${JSON.stringify(text)}`).toBe(false);
+        expect(text.includes(`${form.slice(0, k)}…`), `${where}: ${JSON.stringify(form.slice(0, k))} cut in ${JSON.stringify(text)}`).toBe(
+          false,
+        );
       }
     }
   }
@@ -535,15 +579,27 @@ describe('secrets', () => {
     for (const length of lengths) {
       const pw = randomPassword(rand, length);
       const pad = (min: number, max: number): number => min + Math.floor(rand() * (max - min));
-      const box = await new HotjarSandbox({ siteId: SITE, password: pw, surveys: new Map(['1', '2', '3', '4'].map((s) => [s, { header: [...HEADER], rows: generate(checkoutRow, 3) }])) }).start();
+      const box = await new HotjarSandbox({
+        siteId: SITE,
+        password: pw,
+        surveys: new Map(['1', '2', '3', '4'].map((s) => [s, { header: [...HEADER], rows: generate(checkoutRow, 3) }])),
+      }).start();
       const where = `seed ${seed}, password ${JSON.stringify(pw)}`;
       try {
         // read: retried 503s then a 400 quoting the password (survey 1), an export answer that is not JSON
         // but HTML quoting it (2), a storage host refusing with it three times (3), and a 500 quoting it once (4).
         // Pads put the quoted password just before the message's length limit (200 characters, 80 for a
         // page that is not JSON), so the cut falls inside one of its forms.
-        box.fault('export', { kind: 'echo-password', status: 503, pad: pad(100, 150) }, { kind: 'echo-password', status: 503, pad: pad(100, 150) });
-        box.fault('export', { kind: 'echo-password', status: 400, pad: pad(100, 150) }, { kind: 'echo-password', status: 200, html: true, pad: pad(20, 45) });
+        box.fault(
+          'export',
+          { kind: 'echo-password', status: 503, pad: pad(100, 150) },
+          { kind: 'echo-password', status: 503, pad: pad(100, 150) },
+        );
+        box.fault(
+          'export',
+          { kind: 'echo-password', status: 400, pad: pad(100, 150) },
+          { kind: 'echo-password', status: 200, html: true, pad: pad(20, 45) },
+        );
         box.fault('download', ...[1, 2, 3].map((): Fault => ({ kind: 'echo-password', status: 403, pad: pad(100, 150) })));
         box.fault('download', { kind: 'echo-password', status: 500, pad: pad(0, 150) });
         const r = await run(['read', '--config', config({}, box), '--catalog', catalogPath]);
@@ -551,7 +607,10 @@ describe('secrets', () => {
         expect(r.code, where).toBe(1);
         // Each path was reached and quoted the server (masked). Short passwords mask innocent text too, so
         // the paths are told apart by failure type (surveys 1, 2, 3 in order), not by wording.
-        expect(errors(r).map((e) => e.failure_type), where).toEqual(['config_error', 'system_error', 'transient_error']);
+        expect(
+          errors(r).map((e) => e.failure_type),
+          where,
+        ).toEqual(['config_error', 'system_error', 'transient_error']);
         for (const e of errors(r)) expect(e.message, where).toContain('*');
         expect(logs(r).filter((l) => l.includes('*')).length, where).toBeGreaterThanOrEqual(4); // 503, 503, 403, 403, 500 retries
         expect(records(r).length, where).toBe(3); // survey 4, after its 500
@@ -568,7 +627,10 @@ describe('secrets', () => {
         const t = await run(['--config', config({}, box)], { bin: TAP });
         expectNoPasswordForm(t, pw, `${where}, tap`);
         expect(t.code, where).toBe(1);
-        expect(t.stderr.split('\n').filter((l) => l.startsWith('CRITICAL ') && l.includes('*')), where).toHaveLength(1);
+        expect(
+          t.stderr.split('\n').filter((l) => l.startsWith('CRITICAL ') && l.includes('*')),
+          where,
+        ).toHaveLength(1);
       } finally {
         await box.stop();
       }
@@ -587,12 +649,34 @@ describe('9: certificate checks are pinned on', () => {
     certDir = tempDir();
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-        '-addext', 'subjectAltName=IP:127.0.0.1,IP:127.0.0.2', '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,IP:127.0.0.2',
+        '-keyout',
+        join(certDir, 'key.pem'),
+        '-out',
+        join(certDir, 'cert.pem'),
+      ],
       { stdio: 'ignore' },
     );
     const tls = { key: readFileSync(join(certDir, 'key.pem')), cert: readFileSync(join(certDir, 'cert.pem')) };
-    tlsBox = await new HotjarSandbox({ siteId: SITE, password: PASSWORD, tls, surveys: new Map([['1', { header: [...HEADER], rows: generate(checkoutRow, 3) }]]) }).start();
+    tlsBox = await new HotjarSandbox({
+      siteId: SITE,
+      password: PASSWORD,
+      tls,
+      surveys: new Map([['1', { header: [...HEADER], rows: generate(checkoutRow, 3) }]]),
+    }).start();
   });
   afterAll(() => tlsBox.stop());
 
@@ -601,7 +685,12 @@ describe('9: certificate checks are pinned on', () => {
     const r = await run(['read', '--config', config({}, tlsBox), '--catalog', catalogPath], { env });
     expect(r.code).toBe(1);
     expect(errors(r)).toEqual([
-      { message: expect.stringMatching(/login failed: the server's TLS certificate could not be verified \((DEPTH_ZERO_)?SELF_SIGNED_CERT[A-Z_]*\)/), failure_type: 'config_error' },
+      {
+        message: expect.stringMatching(
+          /login failed: the server's TLS certificate could not be verified \((DEPTH_ZERO_)?SELF_SIGNED_CERT[A-Z_]*\)/,
+        ),
+        failure_type: 'config_error',
+      },
     ]);
     const c = await run(['check', '--config', config({}, tlsBox)], { env });
     expect(connectionStatus(c)).toEqual({ status: 'FAILED', message: expect.stringMatching(/TLS certificate could not be verified/) });
@@ -628,7 +717,12 @@ describe('hangs, process, memory', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(records(r)).toEqual(expected(id));
     for (const what of ['login', `export of survey ${id}`, `download of survey ${id}`]) {
-      expect(logs(r).some((l) => l.includes(`Hotjar ${what}: attempt 1 of 3 failed: REQUEST_DEADLINE (no complete answer within the 1 s request deadline)`)), what).toBe(true);
+      expect(
+        logs(r).some((l) =>
+          l.includes(`Hotjar ${what}: attempt 1 of 3 failed: REQUEST_DEADLINE (no complete answer within the 1 s request deadline)`),
+        ),
+        what,
+      ).toBe(true);
     }
     expect(r.ms).toBeLessThan(8_000); // three deadlines of 1 s, plus start-up
   });
@@ -639,7 +733,9 @@ describe('hangs, process, memory', () => {
     const r = await read([id], { extra: { request_deadline_seconds: 1, request_timeout_seconds: 5, max_attempts: 2 } });
     expect(r.code).toBe(1);
     expect(errors(r)[0]).toEqual({
-      message: expect.stringMatching(/Hotjar login failed after 2 attempts; the last answer was REQUEST_DEADLINE \(no complete answer within the 1 s request deadline\)/),
+      message: expect.stringMatching(
+        /Hotjar login failed after 2 attempts; the last answer was REQUEST_DEADLINE \(no complete answer within the 1 s request deadline\)/,
+      ),
       failure_type: 'transient_error',
     });
     expect(r.ms).toBeLessThan(5_000);
@@ -782,7 +878,9 @@ describe('archives and inputs', () => {
       const r = await read([id]);
       expect(r.code).toBe(1);
       expect(r.stdout).not.toContain('2094-');
-      expect(errors(r)[0]?.message).toMatch(new RegExp(`survey ${id} is a ZIP archive whose comment holds another end-of-directory signature`));
+      expect(errors(r)[0]?.message).toMatch(
+        new RegExp(`survey ${id} is a ZIP archive whose comment holds another end-of-directory signature`),
+      );
     });
 
     it('13: altered data behind a wrong directory size is refused as damage and retried; only the fresh export is emitted', async () => {
@@ -810,7 +908,9 @@ describe('archives and inputs', () => {
       expect(r.code).toBe(1);
       expect(records(r)).toEqual([]);
       expect(errors(r)[0]).toEqual({
-        message: expect.stringMatching(new RegExp(`survey ${id} hides another ZIP header at byte \\d+ \\(after its only directory record\\)`)),
+        message: expect.stringMatching(
+          new RegExp(`survey ${id} hides another ZIP header at byte \\d+ \\(after its only directory record\\)`),
+        ),
         failure_type: 'system_error',
       });
     });
@@ -840,7 +940,11 @@ describe('archives and inputs', () => {
       const r = await read([id]);
       expect(r.code, JSON.stringify([errors(r), logs(r)])).toBe(0);
       expect(records(r)).toEqual(expected(id));
-      expect(logs(r).some((l) => new RegExp(`Hotjar download of survey ${id}: attempt 1 of 3 failed: .*(HPE_|other side closed|UND_ERR_SOCKET)`).test(l))).toBe(true);
+      expect(
+        logs(r).some((l) =>
+          new RegExp(`Hotjar download of survey ${id}: attempt 1 of 3 failed: .*(HPE_|other side closed|UND_ERR_SOCKET)`).test(l),
+        ),
+      ).toBe(true);
       expect(r.stdout).not.toMatch(/Unexpected internal error/);
     });
   });
@@ -853,7 +957,10 @@ describe('archives and inputs', () => {
       [{ site_id: '01234567' }, 'site_id'],
     ] as const) {
       const c = await run(['check', '--config', config(extra)]);
-      expect(connectionStatus(c)).toEqual({ status: 'FAILED', message: expect.stringContaining(`"${field}" must be a numeric ID (digits only, no leading zeros)`) });
+      expect(connectionStatus(c)).toEqual({
+        status: 'FAILED',
+        message: expect.stringContaining(`"${field}" must be a numeric ID (digits only, no leading zeros)`),
+      });
     }
     expect(sandbox.count('login')).toBe(logins);
   });
@@ -862,7 +969,22 @@ describe('archives and inputs', () => {
     it('16: 400 responses pasting the same 29 KB text', async () => {
       // A pasted log: the same few lines over and over, 29 KB of it, in every response.
       const rand = prng(16);
-      const words = ['checkout', 'slow', 'payment', 'failed', 'again', 'the', 'page', 'would', 'not', 'load', 'after', 'I', 'clicked', 'pay'];
+      const words = [
+        'checkout',
+        'slow',
+        'payment',
+        'failed',
+        'again',
+        'the',
+        'page',
+        'would',
+        'not',
+        'load',
+        'after',
+        'I',
+        'clicked',
+        'pay',
+      ];
       let block = '';
       // (A line of about 24 characters: deflate then reaches ~300:1, as the real export the review saw.)
       while (block.length < 24) block += `${words[Math.floor(rand() * words.length)]!} `;
@@ -905,7 +1027,10 @@ describe('archives and inputs', () => {
       const r = await read([id], { state });
       expect(r.code, cursor).toBe(1);
       expect(errors(r), cursor).toEqual([
-        { message: expect.stringContaining(`the cursor of survey ${id} is ${JSON.stringify(cursor)}, not a date-time of years 1970–9999`), failure_type: 'config_error' },
+        {
+          message: expect.stringContaining(`the cursor of survey ${id} is ${JSON.stringify(cursor)}, not a date-time of years 1970–9999`),
+          failure_type: 'config_error',
+        },
       ]);
       expect(records(r)).toEqual([]);
     }
@@ -929,7 +1054,8 @@ describe('also noted', () => {
     };
     const auth: Authenticator = { headers: () => Promise.resolve({}), renew: () => Promise.resolve() };
     const sent: string[] = [];
-    const client = (url: string, baseUrl = 'https://insights.hotjar.com/api'): ExportClient => new ExportClient(answer(url), auth, { baseUrl, siteId: SITE });
+    const client = (url: string, baseUrl = 'https://insights.hotjar.com/api'): ExportClient =>
+      new ExportClient(answer(url), auth, { baseUrl, siteId: SITE });
     for (const url of [
       'https://169.254.169.254/latest/meta-data/iam/security-credentials/',
       'https://2852039166/latest/meta-data/', // 169.254.169.254 written as one number
@@ -942,12 +1068,18 @@ describe('also noted', () => {
       'http://hotjar-exports.s3.amazonaws.com/x.zip',
     ]) {
       sent.length = 0;
-      const err = await client(url).downloadUrl('42').catch((e: unknown) => e);
+      const err = await client(url)
+        .downloadUrl('42')
+        .catch((e: unknown) => e);
       expect(err, url).toBeInstanceOf(SystemError);
-      expect((err as Error).message, url).toMatch(/download_url for survey 42 points at .*which the connector refuses \(only https to a public host\)/);
+      expect((err as Error).message, url).toMatch(
+        /download_url for survey 42 points at .*which the connector refuses \(only https to a public host\)/,
+      );
       expect(sent, url).toHaveLength(1); // the export call only: nothing was fetched from it
     }
-    await expect(client('https://hotjar-exports.s3.amazonaws.com/x.zip?X-Amz-Signature=abc').downloadUrl('42')).resolves.toBeInstanceOf(URL);
+    await expect(client('https://hotjar-exports.s3.amazonaws.com/x.zip?X-Amz-Signature=abc').downloadUrl('42')).resolves.toBeInstanceOf(
+      URL,
+    );
     await expect(client('http://127.0.0.2:8080/x.zip', 'http://127.0.0.1:9/api').downloadUrl('42')).resolves.toBeInstanceOf(URL);
   });
 

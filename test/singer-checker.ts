@@ -52,8 +52,20 @@ export function isDateTime(value: string, zoneRequired = false): boolean {
 
 const DRAFT4_TYPES = new Set(['array', 'boolean', 'integer', 'null', 'number', 'object', 'string']);
 const LATER_KEYWORDS = [
-  'const', 'contains', 'propertyNames', 'if', 'then', 'else', '$defs', 'dependentRequired', 'dependentSchemas',
-  'unevaluatedProperties', 'unevaluatedItems', 'prefixItems', 'minContains', 'maxContains',
+  'const',
+  'contains',
+  'propertyNames',
+  'if',
+  'then',
+  'else',
+  '$defs',
+  'dependentRequired',
+  'dependentSchemas',
+  'unevaluatedProperties',
+  'unevaluatedItems',
+  'prefixItems',
+  'minContains',
+  'maxContains',
 ];
 
 /**
@@ -65,7 +77,10 @@ export function draft4(schema: unknown, where = '#'): unknown {
   const out: Obj = { ...schema };
   delete out['$schema'];
   for (const k of LATER_KEYWORDS) if (k in schema) throw new Error(`${where}: "${k}" is not Draft 4; a Singer target would ignore it`);
-  for (const [k, base] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {
+  for (const [k, base] of [
+    ['exclusiveMinimum', 'minimum'],
+    ['exclusiveMaximum', 'maximum'],
+  ] as const) {
     if (!(k in schema)) continue;
     if (typeof schema[k] !== 'boolean') throw new Error(`${where}: numeric "${k}" is Draft 6+; Draft 4 takes a boolean next to "${base}"`);
     delete out[k];
@@ -76,12 +91,16 @@ export function draft4(schema: unknown, where = '#'): unknown {
   }
   const types = schema['type'] === undefined ? [] : Array.isArray(schema['type']) ? schema['type'] : [schema['type']];
   for (const t of types) if (!DRAFT4_TYPES.has(t as string)) throw new Error(`${where}: type ${JSON.stringify(t)} is not a Draft 4 type`);
-  if (Array.isArray(schema['required']) && schema['required'].length === 0) throw new Error(`${where}: Draft 4 "required" must not be empty`);
+  if (Array.isArray(schema['required']) && schema['required'].length === 0)
+    throw new Error(`${where}: Draft 4 "required" must not be empty`);
   for (const k of ['properties', 'patternProperties', 'definitions', 'dependencies']) {
     const map = schema[k];
     if (!isObj(map)) continue;
     out[k] = Object.fromEntries(
-      Object.entries(map).map(([name, sub]) => [name, k === 'dependencies' && Array.isArray(sub) ? sub : draft4(sub, `${where}/${k}/${name}`)]),
+      Object.entries(map).map(([name, sub]) => [
+        name,
+        k === 'dependencies' && Array.isArray(sub) ? sub : draft4(sub, `${where}/${k}/${name}`),
+      ]),
     );
   }
   for (const k of ['additionalProperties', 'additionalItems', 'items', 'not']) {
@@ -121,13 +140,15 @@ export function checkSingerOutput(stdout: string): CheckedOutput {
       const { stream, schema, key_properties: keys, bookmark_properties: bookmarks } = message;
       if (typeof stream !== 'string') throw new Error(`${at}: SCHEMA without "stream"`);
       if (!isObj(schema)) throw new Error(`${at}: SCHEMA of ${stream} without a "schema" object`);
-      if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new Error(`${at}: SCHEMA of ${stream} without a "key_properties" array of names`);
+      if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string'))
+        throw new Error(`${at}: SCHEMA of ${stream} without a "key_properties" array of names`);
       if (bookmarks !== undefined && (!Array.isArray(bookmarks) || !bookmarks.every((k) => typeof k === 'string'))) {
         throw new Error(`${at}: SCHEMA of ${stream}: "bookmark_properties" must be an array of names`);
       }
       const props = isObj(schema['properties']) ? schema['properties'] : {};
-      for (const k of [...(keys), ...((bookmarks) ?? [])]) {
-        if (!(k in props)) throw new Error(`${at}: SCHEMA of ${stream}: "${k}" is a key or bookmark property but not in the schema's properties`);
+      for (const k of [...keys, ...(bookmarks ?? [])]) {
+        if (!(k in props))
+          throw new Error(`${at}: SCHEMA of ${stream}: "${k}" is a key or bookmark property but not in the schema's properties`);
       }
       let validate: ValidateFunction;
       try {
@@ -145,10 +166,13 @@ export function checkSingerOutput(stdout: string): CheckedOutput {
       const known = streams.get(stream);
       if (!known) throw new Error(`${at}: RECORD of ${stream} before any SCHEMA of it`);
       if (!known.validate(record)) {
-        throw new Error(`${at}: RECORD of ${stream} does not match its SCHEMA: ${JSON.stringify(known.validate.errors)} in ${JSON.stringify(record).slice(0, 300)}`);
+        throw new Error(
+          `${at}: RECORD of ${stream} does not match its SCHEMA: ${JSON.stringify(known.validate.errors)} in ${JSON.stringify(record).slice(0, 300)}`,
+        );
       }
       for (const k of known.message.key_properties) {
-        if (record[k] === undefined || record[k] === null) throw new Error(`${at}: RECORD of ${stream} has no value for key property "${k}"`);
+        if (record[k] === undefined || record[k] === null)
+          throw new Error(`${at}: RECORD of ${stream} has no value for key property "${k}"`);
       }
       if (extracted !== undefined && (typeof extracted !== 'string' || !isDateTime(extracted, true))) {
         throw new Error(`${at}: RECORD of ${stream}: time_extracted ${JSON.stringify(extracted)} is not an RFC 3339 date-time with a zone`);
@@ -164,6 +188,7 @@ export function checkSingerOutput(stdout: string): CheckedOutput {
       throw new Error(`${at}: unknown message type ${JSON.stringify(type)}`);
     }
   });
-  if (last !== 'STATE') throw new Error(`the last message is ${last === undefined ? 'missing' : last}, not a STATE: the runner would save no bookmark`);
+  if (last !== 'STATE')
+    throw new Error(`the last message is ${last === undefined ? 'missing' : last}, not a STATE: the runner would save no bookmark`);
   return result;
 }

@@ -21,7 +21,11 @@ describe('the surveys stream', () => {
       { id: '12', fields: { id: '12', name: 'Second' } },
     ];
     const sink = new RecordingSink();
-    await readStreams(source, readPlan(['11', '13'], [streamPlan(surveysStream, { incremental: false }), streamPlan(surveyResponses)]), sink);
+    await readStreams(
+      source,
+      readPlan(['11', '13'], [streamPlan(surveysStream, { incremental: false }), streamPlan(surveyResponses)]),
+      sink,
+    );
     expect(sink.recordsOf('surveys')).toEqual([
       { site_id: SITE, id: '13', name: 'Third', is_enabled: false },
       { site_id: SITE, id: '11', name: 'First' },
@@ -45,8 +49,14 @@ describe('the surveys stream', () => {
     const source = new FakeSource({ '11': survey(1) });
     source.list = new ConfigError('Hotjar answered the survey list in a shape the connector does not know.');
     const sink = new RecordingSink();
-    const result = await readStreams(source, readPlan(['11'], [streamPlan(surveysStream, { incremental: false }), streamPlan(surveyResponses)]), sink);
-    expect(sink.failuresOf('surveys').map((e) => e.message)).toEqual(['Hotjar answered the survey list in a shape the connector does not know.']);
+    const result = await readStreams(
+      source,
+      readPlan(['11'], [streamPlan(surveysStream, { incremental: false }), streamPlan(surveyResponses)]),
+      sink,
+    );
+    expect(sink.failuresOf('surveys').map((e) => e.message)).toEqual([
+      'Hotjar answered the survey list in a shape the connector does not know.',
+    ]);
     expect(sink.statusesOf('surveys')).toEqual(['STARTED', 'RUNNING', 'INCOMPLETE']);
     expect(sink.statesOf('surveys')).toEqual([{ blob: {}, recordCount: 0 }]);
     expect(sink.statusesOf('survey_responses')).toEqual(['STARTED', 'RUNNING', 'COMPLETE']);
@@ -58,7 +68,9 @@ describe('the surveys stream', () => {
     const source = new FakeSource({ '11': survey(1) });
     source.list = new AuthError('refused');
     const sink = new RecordingSink();
-    await expect(readStreams(source, readPlan(['11'], [streamPlan(surveysStream, { incremental: false }), streamPlan(surveyResponses)]), sink)).rejects.toThrow(AuthError);
+    await expect(
+      readStreams(source, readPlan(['11'], [streamPlan(surveysStream, { incremental: false }), streamPlan(surveyResponses)]), sink),
+    ).rejects.toThrow(AuthError);
     expect(sink.statusesOf('surveys')).toEqual(['STARTED', 'INCOMPLETE']);
     expect(source.opened('11')).toBe(0);
   });

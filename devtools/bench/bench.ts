@@ -16,7 +16,19 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { closeSync, cpSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
@@ -274,7 +286,8 @@ async function run(o: RunOptions): Promise<RunResult> {
     timers.push(
       setInterval(() => {
         const kb = readStatusKb(pid, 'VmRSS');
-        if (kb !== undefined && child.exitCode === null && child.signalCode === null) rssSamples.push({ t: performance.now() - startedAt, kb });
+        if (kb !== undefined && child.exitCode === null && child.signalCode === null)
+          rssSamples.push({ t: performance.now() - startedAt, kb });
       }, o.sampleMs),
     );
   }
@@ -293,7 +306,20 @@ async function run(o: RunOptions): Promise<RunResult> {
     rmSync(rssFile, { force: true });
   }
   // GNU time exits with the command's status (or 128+signal when the command was killed).
-  return { wallMs: exitAt - startedAt, code, signal, timedOut, stoppedByBench, peakRssKb, cpuS, stderr, scanner, startedAt, rssSamples, bytesRead };
+  return {
+    wallMs: exitAt - startedAt,
+    code,
+    signal,
+    timedOut,
+    stoppedByBench,
+    peakRssKb,
+    cpuS,
+    stderr,
+    scanner,
+    startedAt,
+    rssSamples,
+    bytesRead,
+  };
 }
 
 // ---------- stand-in ----------
@@ -347,7 +373,10 @@ async function startStand(exp: ExportFiles): Promise<Stand> {
     statePath: write('state.json', [
       {
         type: 'STREAM',
-        stream: { stream_descriptor: { name: STREAM }, stream_state: { surveys: { [exp.surveyId]: { 'Date Submitted': exp.newest.replace(' ', 'T'), Number: topNumber(exp.csvPath) } } } },
+        stream: {
+          stream_descriptor: { name: STREAM },
+          stream_state: { surveys: { [exp.surveyId]: { 'Date Submitted': exp.newest.replace(' ', 'T'), Number: topNumber(exp.csvPath) } } },
+        },
       },
     ]),
     downloadAt: () => downloadAt,
@@ -406,7 +435,10 @@ function throughput(exp: ExportFiles, r: RunResult): Throughput {
     exitCode: r.code,
     ok,
   };
-  if (!ok) t.note = r.timedOut ? `timed out after ${round(r.wallMs / 1000)} s` : `exit ${r.code} ${r.signal ?? ''}: ${r.stderr.trim().slice(-500)}`;
+  if (!ok)
+    t.note = r.timedOut
+      ? `timed out after ${round(r.wallMs / 1000)} s`
+      : `exit ${r.code} ${r.signal ?? ''}: ${r.stderr.trim().slice(-500)}`;
   return t;
 }
 
@@ -429,7 +461,13 @@ async function ceilingRun(exp: ExportFiles): Promise<Throughput & { innerMs?: nu
 
 /** The Python floor on the same CSV from local disk (devtools/bench/floor.py), stdout to /dev/null. */
 async function floorRun(exp: ExportFiles): Promise<Throughput & { rowsSeen?: number }> {
-  const r = await run({ command: PYTHON, args: [FLOOR, exp.csvPath, exp.siteId, exp.surveyId], stdout: 'devnull', timeoutMs: fullTimeoutMs(exp.rows), peakRss: true });
+  const r = await run({
+    command: PYTHON,
+    args: [FLOOR, exp.csvPath, exp.siteId, exp.surveyId],
+    stdout: 'devnull',
+    timeoutMs: fullTimeoutMs(exp.rows),
+    peakRss: true,
+  });
   const t: Throughput & { rowsSeen?: number } = throughput(exp, r);
   try {
     const inner = JSON.parse(r.stderr.trim().split('\n').at(-1) ?? '{}') as { rows?: number };
@@ -448,7 +486,12 @@ async function floorRun(exp: ExportFiles): Promise<Throughput & { rowsSeen?: num
 /** A full read to /dev/null: `catalog` picks the streams; `bin`: with the shebang's V8 flags (else none). */
 async function connectorFull(stand: Stand, exp: ExportFiles, catalog = stand.fullCatalog, bin = false): Promise<Throughput> {
   const args = ['read', '--config', stand.configPath, '--catalog', catalog];
-  const r = await run({ args: bin ? cliArgs(...args) : plainArgs(...args), stdout: 'devnull', timeoutMs: fullTimeoutMs(exp.rows) * 2, peakRss: true });
+  const r = await run({
+    args: bin ? cliArgs(...args) : plainArgs(...args),
+    stdout: 'devnull',
+    timeoutMs: fullTimeoutMs(exp.rows) * 2,
+    peakRss: true,
+  });
   return throughput(exp, r);
 }
 
@@ -516,7 +559,11 @@ interface Backpressure {
   series: [number, number][];
 }
 
-async function backpressure(stand: Stand, rate = 5 * MB, durationMs = Number(process.env['BENCH_BP_SECONDS'] ?? 8) * 1000): Promise<Backpressure> {
+async function backpressure(
+  stand: Stand,
+  rate = 5 * MB,
+  durationMs = Number(process.env['BENCH_BP_SECONDS'] ?? 8) * 1000,
+): Promise<Backpressure> {
   const r = await run({
     args: plainArgs('read', '--config', stand.configPath, '--catalog', stand.fullCatalog),
     stdout: 'throttle',
@@ -665,7 +712,8 @@ function snapshotConnector(): { gitHead: string; srcDirty: boolean; distSha256: 
   rmSync(SNAPSHOT, { recursive: true, force: true });
   mkdirSync(SNAPSHOT, { recursive: true });
   cpSync(dist, join(SNAPSHOT, 'dist'), { recursive: true });
-  for (const f of ['spec.json', 'package.json', 'catalog']) if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(SNAPSHOT, f), { recursive: true });
+  for (const f of ['spec.json', 'package.json', 'catalog'])
+    if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(SNAPSHOT, f), { recursive: true });
   const hash = createHash('sha256');
   const walk = (dir: string): void => {
     for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -682,7 +730,11 @@ function snapshotConnector(): { gitHead: string; srcDirty: boolean; distSha256: 
       return '';
     }
   };
-  return { gitHead: git('rev-parse', '--short', 'HEAD'), srcDirty: git('status', '--porcelain', '--', 'src') !== '', distSha256: hash.digest('hex').slice(0, 16) };
+  return {
+    gitHead: git('rev-parse', '--short', 'HEAD'),
+    srcDirty: git('status', '--porcelain', '--', 'src') !== '',
+    distSha256: hash.digest('hex').slice(0, 16),
+  };
 }
 
 // ---------- main ----------
@@ -728,11 +780,30 @@ async function manySurveys(exp: ExportFiles): Promise<Many> {
     const dir = join(RUN_DIR, 'many');
     mkdirSync(dir, { recursive: true });
     const catalog = join(dir, 'catalog.json');
-    writeFileSync(catalog, JSON.stringify({ streams: [{ stream: { name: STREAM, json_schema: {}, supported_sync_modes: ['full_refresh'] }, sync_mode: 'full_refresh', destination_sync_mode: 'append' }] }));
+    writeFileSync(
+      catalog,
+      JSON.stringify({
+        streams: [
+          {
+            stream: { name: STREAM, json_schema: {}, supported_sync_modes: ['full_refresh'] },
+            sync_mode: 'full_refresh',
+            destination_sync_mode: 'append',
+          },
+        ],
+      }),
+    );
     const once = async (concurrency: number | 'default'): Promise<ManyRun> => {
       const config = join(dir, `config-${String(concurrency)}.json`);
-      writeFileSync(config, JSON.stringify(sandbox.config({ survey_ids: ids, ...(concurrency === 'default' ? {} : { max_concurrent_surveys: concurrency }) })));
-      const r = await run({ args: plainArgs('read', '--config', config, '--catalog', catalog), stdout: 'scan', timeoutMs: 300_000, peakRss: true });
+      writeFileSync(
+        config,
+        JSON.stringify(sandbox.config({ survey_ids: ids, ...(concurrency === 'default' ? {} : { max_concurrent_surveys: concurrency }) })),
+      );
+      const r = await run({
+        args: plainArgs('read', '--config', config, '--catalog', catalog),
+        stdout: 'scan',
+        timeoutMs: 300_000,
+        peakRss: true,
+      });
       const states = r.scanner.others.filter((l) => l.includes('"type":"STATE"')).length;
       const ok = r.code === 0 && !r.timedOut && r.scanner.records === MANY_SURVEYS * exp.rows && states === MANY_SURVEYS;
       const res: ManyRun = {
@@ -750,7 +821,14 @@ async function manySurveys(exp: ExportFiles): Promise<Many> {
     };
     const concurrent = await once('default');
     const serial = await once(1);
-    return { surveys: MANY_SURVEYS, rowsEach: exp.rows, exportDelayMs: MANY_EXPORT_DELAY_MS, concurrent, serial, ratio: round(concurrent.wallMs / serial.wallMs, 3) };
+    return {
+      surveys: MANY_SURVEYS,
+      rowsEach: exp.rows,
+      exportDelayMs: MANY_EXPORT_DELAY_MS,
+      concurrent,
+      serial,
+      ratio: round(concurrent.wallMs / serial.wallMs, 3),
+    };
   } finally {
     await sandbox.stop();
   }
@@ -793,7 +871,9 @@ async function main(): Promise<void> {
   const build = snapshotConnector();
   if (!existsSync(GNU_TIME)) throw new Error(`${GNU_TIME} (GNU time) is needed for peak RSS and CPU time`);
   const python = execFileSync(PYTHON, ['--version'], { encoding: 'utf8' }).trim();
-  const sizes = [...new Set([...(opts.skip100k || opts.quick ? [] : [100_000]), ...(opts.quick || opts.rows <= 300_000 ? [] : [300_000]), opts.rows])].sort((a, b) => a - b);
+  const sizes = [
+    ...new Set([...(opts.skip100k || opts.quick ? [] : [100_000]), ...(opts.quick || opts.rows <= 300_000 ? [] : [300_000]), opts.rows]),
+  ].sort((a, b) => a - b);
   const machine = {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
@@ -804,8 +884,12 @@ async function main(): Promise<void> {
     loadAvgAtStart: loadavg().map((x) => round(x, 2)),
     loadAvgAtEnd: [] as number[],
   };
-  log(`machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${python}; sizes: ${sizes.map(label).join(', ')}; ${opts.repeat} round(s) each`);
-  log(`connector: git ${build.gitHead}${build.srcDirty ? ' + uncommitted src/ changes' : ''}, dist sha256 ${build.distSha256} (run from ${SNAPSHOT})`);
+  log(
+    `machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${python}; sizes: ${sizes.map(label).join(', ')}; ${opts.repeat} round(s) each`,
+  );
+  log(
+    `connector: git ${build.gitHead}${build.srcDirty ? ' + uncommitted src/ changes' : ''}, dist sha256 ${build.distSha256} (run from ${SNAPSHOT})`,
+  );
 
   const exports = new Map<number, ExportFiles>();
   for (const n of [...sizes, ...(opts.skipMany ? [] : [MANY_ROWS])]) {
@@ -830,13 +914,21 @@ async function main(): Promise<void> {
       for (let i = 1; i <= opts.repeat; i++) {
         const tag = `[${label(n)}${opts.repeat > 1 ? ` round ${i}/${opts.repeat}` : ''}]`;
         const ceiling = await ceilingRun(exp);
-        log(`${tag} ceiling (csv-parse + JSON.stringify): ${fmt(ceiling.wallMs / 1000, 2)} s, CPU ${fmt(ceiling.cpuS, 2)} s, peak RSS ${fmt(ceiling.peakRssMb)} MB`);
+        log(
+          `${tag} ceiling (csv-parse + JSON.stringify): ${fmt(ceiling.wallMs / 1000, 2)} s, CPU ${fmt(ceiling.cpuS, 2)} s, peak RSS ${fmt(ceiling.peakRssMb)} MB`,
+        );
         const floor = await floorRun(exp);
-        log(`${tag} Python floor (csv + json.dumps): ${fmt(floor.wallMs / 1000, 2)} s, CPU ${fmt(floor.cpuS, 2)} s, peak RSS ${fmt(floor.peakRssMb)} MB${floor.ok ? '' : ` — FAILED: ${floor.note}`}`);
+        log(
+          `${tag} Python floor (csv + json.dumps): ${fmt(floor.wallMs / 1000, 2)} s, CPU ${fmt(floor.cpuS, 2)} s, peak RSS ${fmt(floor.peakRssMb)} MB${floor.ok ? '' : ` — FAILED: ${floor.note}`}`,
+        );
         const connector = await connectorFull(stand, exp);
-        log(`${tag} connector (no V8 flag): ${fmt(connector.wallMs / 1000, 2)} s, CPU ${fmt(connector.cpuS, 2)} s, peak RSS ${fmt(connector.peakRssMb)} MB${connector.ok ? '' : ` — FAILED: ${connector.note}`}`);
+        log(
+          `${tag} connector (no V8 flag): ${fmt(connector.wallMs / 1000, 2)} s, CPU ${fmt(connector.cpuS, 2)} s, peak RSS ${fmt(connector.peakRssMb)} MB${connector.ok ? '' : ` — FAILED: ${connector.note}`}`,
+        );
         const both = await connectorFull(stand, exp, stand.bothCatalog);
-        log(`${tag} connector, both streams: ${fmt(both.wallMs / 1000, 2)} s, CPU ${fmt(both.cpuS, 2)} s, peak RSS ${fmt(both.peakRssMb)} MB${both.ok ? '' : ` — FAILED: ${both.note}`}`);
+        log(
+          `${tag} connector, both streams: ${fmt(both.wallMs / 1000, 2)} s, CPU ${fmt(both.cpuS, 2)} s, peak RSS ${fmt(both.peakRssMb)} MB${both.ok ? '' : ` — FAILED: ${both.note}`}`,
+        );
         rounds.push({
           ceiling,
           floor,
@@ -850,20 +942,30 @@ async function main(): Promise<void> {
       const bin = await connectorFull(stand, exp, stand.fullCatalog, true);
       log(`[${label(n)}] connector as the bin (shebang flags): ${fmt(bin.wallMs / 1000, 2)} s, peak RSS ${fmt(bin.peakRssMb)} MB`);
       perSize.set(n, {
-        export: { rows: n, csvMb: round(exp.csvBytes / MB, 1), zipMb: round(exp.zipBytes / MB, 1), generatedNow: exp.generated, generateS: round(exp.generateMs / 1000, 1) },
+        export: {
+          rows: n,
+          csvMb: round(exp.csvBytes / MB, 1),
+          zipMb: round(exp.zipBytes / MB, 1),
+          generatedNow: exp.generated,
+          generateS: round(exp.generateMs / 1000, 1),
+        },
         rounds,
         bin,
       });
       if (n === opts.rows) {
         log(`[${label(n)}] time to first RECORD (stdout piped, full read counted) …`);
         const ttfr = await firstRecord(stand, exp);
-        log(`[${label(n)}] first RECORD ${fmt(ttfr.fromDownloadRequestMs)} ms after the download request; ${fmtInt(ttfr.recordsSeen)} RECORDs${ttfr.ok ? '' : ` — ${ttfr.note}`}`);
+        log(
+          `[${label(n)}] first RECORD ${fmt(ttfr.fromDownloadRequestMs)} ms after the download request; ${fmtInt(ttfr.recordsSeen)} RECORDs${ttfr.ok ? '' : ` — ${ttfr.note}`}`,
+        );
         log(`[${label(n)}] incremental read from the full read's STATE …`);
         const inc = await incremental(stand, Math.min(...rounds.map((r) => r.connector.wallMs)));
         log(`[${label(n)}] incremental: ${fmt(inc.wallMs)} ms (${fmt(inc.ratio, 3)} of the full read), ${inc.recordsEmitted} records`);
         log(`[${label(n)}] backpressure: reader at 5 MB/s, VmRSS every 100 ms …`);
         const bp = await backpressure(stand);
-        log(`[${label(n)}] backpressure: read ${fmt(bp.readMb)} MB, RSS ${fmt(bp.rssMinMb)}–${fmt(bp.rssMaxMb)} MB (steady ${fmt(bp.steadyMinMb)}–${fmt(bp.steadyMaxMb)})`);
+        log(
+          `[${label(n)}] backpressure: read ${fmt(bp.readMb)} MB, RSS ${fmt(bp.rssMinMb)}–${fmt(bp.rssMaxMb)} MB (steady ${fmt(bp.steadyMinMb)}–${fmt(bp.steadyMaxMb)})`,
+        );
         mainRuns = { ttfr, incremental: inc, backpressure: bp };
       }
     } finally {
@@ -873,9 +975,13 @@ async function main(): Promise<void> {
 
   let many: Many | undefined;
   if (!opts.skipMany) {
-    log(`many surveys: ${MANY_SURVEYS} × ${label(MANY_ROWS)} rows, each export built in ${MANY_EXPORT_DELAY_MS / 1000} s, default concurrency then one at a time …`);
+    log(
+      `many surveys: ${MANY_SURVEYS} × ${label(MANY_ROWS)} rows, each export built in ${MANY_EXPORT_DELAY_MS / 1000} s, default concurrency then one at a time …`,
+    );
     many = await manySurveys(exports.get(MANY_ROWS)!);
-    log(`many surveys: ${fmt(many.concurrent.wallMs / 1000, 2)} s side by side, ${fmt(many.serial.wallMs / 1000, 2)} s one at a time (${fmt(many.ratio * 100, 0)}%)`);
+    log(
+      `many surveys: ${fmt(many.concurrent.wallMs / 1000, 2)} s side by side, ${fmt(many.serial.wallMs / 1000, 2)} s one at a time (${fmt(many.ratio * 100, 0)}%)`,
+    );
   }
 
   log('spec cold start (20 runs of each case, round-robin) …');
@@ -889,7 +995,13 @@ async function main(): Promise<void> {
     { args: bareArgs, env: process.env },
     { args: bareArgs, env: noCa },
   ]);
-  const spec = { nodeExtraCaCerts: process.env['NODE_EXTRA_CA_CERTS'] ?? null, withEnv: withEnv!, withoutCaCerts: withoutCaCerts!, bareNodeWithEnv: bareNodeWithEnv!, bareNodeWithoutCaCerts: bareNodeWithoutCaCerts! };
+  const spec = {
+    nodeExtraCaCerts: process.env['NODE_EXTRA_CA_CERTS'] ?? null,
+    withEnv: withEnv!,
+    withoutCaCerts: withoutCaCerts!,
+    bareNodeWithEnv: bareNodeWithEnv!,
+    bareNodeWithoutCaCerts: bareNodeWithoutCaCerts!,
+  };
 
   // ---------- summary ----------
   machine.loadAvgAtEnd = loadavg().map((x) => round(x, 2));
@@ -898,19 +1010,37 @@ async function main(): Promise<void> {
   lines.push('');
   lines.push(`== source-hotjar bench — ${new Date().toISOString()} ==`);
   lines.push(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, node ${machine.node}, ${python}, ${machine.os}`);
-  lines.push(`connector measured: git ${build.gitHead}${build.srcDirty ? ' + uncommitted src/ changes' : ''}, dist sha256 ${build.distSha256}; started as \`node dist/airbyte/main.js read …\` (no V8 flag)`);
-  lines.push(`load average (1/5/15 min) at start ${machine.loadAvgAtStart.join(' ')}, at end ${machine.loadAvgAtEnd.join(' ')} (other work on the machine skews timings)`);
+  lines.push(
+    `connector measured: git ${build.gitHead}${build.srcDirty ? ' + uncommitted src/ changes' : ''}, dist sha256 ${build.distSha256}; started as \`node dist/airbyte/main.js read …\` (no V8 flag)`,
+  );
+  lines.push(
+    `load average (1/5/15 min) at start ${machine.loadAvgAtStart.join(' ')}, at end ${machine.loadAvgAtEnd.join(' ')} (other work on the machine skews timings)`,
+  );
   lines.push(`${opts.repeat} round(s) per size, round-robin; ranges are min–max over rounds`);
   for (const n of sizes) {
     const s = perSize.get(n)!;
     const pick = <K extends keyof Round>(k: K): Round[K][] => s.rounds.map((r) => r[k]);
     lines.push('');
     lines.push(`N = ${fmtInt(n)} rows: CSV ${fmt(s.export.csvMb)} MB, ZIP ${fmt(s.export.zipMb)} MB`);
-    lines.push(`  ${''.padEnd(50)} ${'wall s'.padStart(12)} ${'rows/s (best)'.padStart(14)} ${'CPU s'.padStart(12)} ${'CPU s/1M rows'.padStart(14)} ${'peak RSS MB'.padStart(12)}`);
+    lines.push(
+      `  ${''.padEnd(50)} ${'wall s'.padStart(12)} ${'rows/s (best)'.padStart(14)} ${'CPU s'.padStart(12)} ${'CPU s/1M rows'.padStart(14)} ${'peak RSS MB'.padStart(12)}`,
+    );
     const line = (k: string, ts: Throughput[]): void => {
       const failed = ts.filter((t) => !t.ok);
       lines.push(
-        `  ${k.padEnd(50)} ${range(ts.map((t) => t.wallMs / 1000), 2).padStart(12)} ${fmtInt(Math.max(...ts.map((t) => t.rowsPerSec))).padStart(14)} ${range(ts.map((t) => t.cpuS), 2).padStart(12)} ${range(ts.map((t) => t.cpuSPerMillion), 1).padStart(14)} ${range(ts.map((t) => t.peakRssMb), 1).padStart(12)}${failed.length ? `  FAILED: ${failed[0]!.note ?? ''}` : ''}`,
+        `  ${k.padEnd(50)} ${range(
+          ts.map((t) => t.wallMs / 1000),
+          2,
+        ).padStart(12)} ${fmtInt(Math.max(...ts.map((t) => t.rowsPerSec))).padStart(14)} ${range(
+          ts.map((t) => t.cpuS),
+          2,
+        ).padStart(12)} ${range(
+          ts.map((t) => t.cpuSPerMillion),
+          1,
+        ).padStart(14)} ${range(
+          ts.map((t) => t.peakRssMb),
+          1,
+        ).padStart(12)}${failed.length ? `  FAILED: ${failed[0]!.note ?? ''}` : ''}`,
       );
     };
     line('ceiling: file → csv-parse → JSON.stringify (1 thread)', pick('ceiling'));
@@ -928,23 +1058,49 @@ async function main(): Promise<void> {
   if (small && small !== big) {
     const [, smallMax] = minMax(small.rounds.map((r) => r.connector.peakRssMb));
     const [, bigMax] = minMax(big.rounds.map((r) => r.connector.peakRssMb));
-    row(`peak RSS, no V8 flag: 100k → ${label(opts.rows)}`, `${fmt(smallMax)} MB → ${fmt(bigMax)} MB (Δ ${fmt(bigMax - smallMax)} MB; target ≤ 100 MB and Δ ≤ 10 MB)`);
+    row(
+      `peak RSS, no V8 flag: 100k → ${label(opts.rows)}`,
+      `${fmt(smallMax)} MB → ${fmt(bigMax)} MB (Δ ${fmt(bigMax - smallMax)} MB; target ≤ 100 MB and Δ ≤ 10 MB)`,
+    );
   }
   if (mainRuns) {
     const { ttfr, incremental: inc, backpressure: bp } = mainRuns;
-    row(`time to first RECORD (N=${label(opts.rows)})`, `${fmt(ttfr.fromDownloadRequestMs)} ms after the download request: the whole download, its check and the first block (${fmt(ttfr.fromSpawnMs)} ms after spawn; download requested at ${fmt(ttfr.spawnToDownloadRequestMs)} ms)`);
-    row('piped full read (bench reads stdout)', `${fmt(ttfr.pipedWallMs / 1000, 2)} s, ${fmtInt(ttfr.recordsSeen)} RECORDs (STATE says ${fmtInt(ttfr.stateRecordCount)}), ${fmt(ttfr.stdoutMb)} MB stdout${ttfr.ok ? ', count OK' : `  FAILED: ${ttfr.note ?? ''}`}`);
-    row('incremental from the full read\'s STATE (early stop)', `${fmt(inc.wallMs)} ms vs full ${fmt(inc.fullWallMs)} ms (ratio ${fmt(inc.ratio, 3)}), ${inc.recordsEmitted} records${inc.ok ? '' : '  FAILED'}`);
-    row(`backpressure (reader ${bp.rateMbPerSec} MB/s, ${bp.durationMs / 1000} s)`, `read ${fmt(bp.readMb)} MB / ${fmtInt(bp.recordsRead)} RECORDs; VmRSS ${fmt(bp.rssMinMb)}–${fmt(bp.rssMaxMb)} MB; from ${fmt(bp.steadyFromS, 1)} s (first RECORD + ${STEADY_AFTER_MS / 1000} s) ${fmt(bp.steadyMinMb)}–${fmt(bp.steadyMaxMb)} MB (spread ${fmt(bp.steadySpreadMb)} MB, first→last second ${fmt(bp.steadyGrowthMb)} MB) → ${bp.flat ? 'flat' : 'NOT flat'}${bp.note ? `  (${bp.note})` : ''}`);
-    row('  VmRSS MB every 0.5 s', bp.series.filter((_, i) => i % 5 === 4).map(([, v]) => v.toFixed(0)).join(' '));
+    row(
+      `time to first RECORD (N=${label(opts.rows)})`,
+      `${fmt(ttfr.fromDownloadRequestMs)} ms after the download request: the whole download, its check and the first block (${fmt(ttfr.fromSpawnMs)} ms after spawn; download requested at ${fmt(ttfr.spawnToDownloadRequestMs)} ms)`,
+    );
+    row(
+      'piped full read (bench reads stdout)',
+      `${fmt(ttfr.pipedWallMs / 1000, 2)} s, ${fmtInt(ttfr.recordsSeen)} RECORDs (STATE says ${fmtInt(ttfr.stateRecordCount)}), ${fmt(ttfr.stdoutMb)} MB stdout${ttfr.ok ? ', count OK' : `  FAILED: ${ttfr.note ?? ''}`}`,
+    );
+    row(
+      "incremental from the full read's STATE (early stop)",
+      `${fmt(inc.wallMs)} ms vs full ${fmt(inc.fullWallMs)} ms (ratio ${fmt(inc.ratio, 3)}), ${inc.recordsEmitted} records${inc.ok ? '' : '  FAILED'}`,
+    );
+    row(
+      `backpressure (reader ${bp.rateMbPerSec} MB/s, ${bp.durationMs / 1000} s)`,
+      `read ${fmt(bp.readMb)} MB / ${fmtInt(bp.recordsRead)} RECORDs; VmRSS ${fmt(bp.rssMinMb)}–${fmt(bp.rssMaxMb)} MB; from ${fmt(bp.steadyFromS, 1)} s (first RECORD + ${STEADY_AFTER_MS / 1000} s) ${fmt(bp.steadyMinMb)}–${fmt(bp.steadyMaxMb)} MB (spread ${fmt(bp.steadySpreadMb)} MB, first→last second ${fmt(bp.steadyGrowthMb)} MB) → ${bp.flat ? 'flat' : 'NOT flat'}${bp.note ? `  (${bp.note})` : ''}`,
+    );
+    row(
+      '  VmRSS MB every 0.5 s',
+      bp.series
+        .filter((_, i) => i % 5 === 4)
+        .map(([, v]) => v.toFixed(0))
+        .join(' '),
+    );
   }
   if (many) {
-    const m = (r: ManyRun): string => `${fmt(r.wallMs / 1000, 2)} s, CPU ${fmt(r.cpuS, 2)} s, peak RSS ${fmt(r.peakRssMb)} MB${r.ok ? '' : `  FAILED: ${r.note ?? ''}`}`;
-    row(`${many.surveys} surveys × ${label(many.rowsEach)}, ${many.exportDelayMs / 1000} s per export: default concurrency`, m(many.concurrent));
+    const m = (r: ManyRun): string =>
+      `${fmt(r.wallMs / 1000, 2)} s, CPU ${fmt(r.cpuS, 2)} s, peak RSS ${fmt(r.peakRssMb)} MB${r.ok ? '' : `  FAILED: ${r.note ?? ''}`}`;
+    row(
+      `${many.surveys} surveys × ${label(many.rowsEach)}, ${many.exportDelayMs / 1000} s per export: default concurrency`,
+      m(many.concurrent),
+    );
     row('  one survey at a time (max_concurrent_surveys 1)', m(many.serial));
     row('  side by side / one at a time (wall)', `${fmt(many.ratio * 100, 0)}% (target ≤ 40%)`);
   }
-  const st = (s: StartStats): string => `median ${fmt(s.medianMs)} ms, p90 ${fmt(s.p90Ms)} ms, min ${fmt(s.minMs)} ms${s.failures ? `, ${s.failures} failed` : ''}`;
+  const st = (s: StartStats): string =>
+    `median ${fmt(s.medianMs)} ms, p90 ${fmt(s.p90Ms)} ms, min ${fmt(s.minMs)} ms${s.failures ? `, ${s.failures} failed` : ''}`;
   row('spec cold start, env as is', st(spec.withEnv));
   row('spec cold start, NODE_EXTRA_CA_CERTS unset', st(spec.withoutCaCerts));
   row('bare `node -e` print, env as is', st(spec.bareNodeWithEnv));

@@ -84,11 +84,30 @@ const WORDS = (
   'café naïve 日本語 🎉 résumé Größe überprüfen señor niño 价格 доставка очень хорошо façade jalapeño ' +
   'Zürich São Paulo Kraków 東京 🙂 👍 ❤️ — … £12.99 €15 $20 50% 3-4 days 10am'
 ).split(' ');
-const COUNTRIES = ['United Kingdom', 'Germany', 'United States', "Côte d'Ivoire", '日本', 'France', 'Brazil', 'Poland', 'España', 'Netherlands'];
+const COUNTRIES = [
+  'United Kingdom',
+  'Germany',
+  'United States',
+  "Côte d'Ivoire",
+  '日本',
+  'France',
+  'Brazil',
+  'Poland',
+  'España',
+  'Netherlands',
+];
 const DEVICES = ['desktop', 'mobile', 'tablet'];
 const BROWSERS = ['Chrome 116.0.0', 'Safari 16.6', 'Firefox 117.0', 'Edge 116.0.1938', 'Samsung Internet 22.0'];
 const OSES = ['Windows 10', 'Mac OS X 10.15.7', 'iOS 16.6', 'Android 13', 'Linux'];
-const PATHS = ['/', '/checkout', '/cart', '/p/shoes-123?size=42&colour=red', '/search?q=t-shirt,blue', '/account/orders', '/de/kasse?utm_source=mail&utm_medium=x'];
+const PATHS = [
+  '/',
+  '/checkout',
+  '/cart',
+  '/p/shoes-123?size=42&colour=red',
+  '/search?q=t-shirt,blue',
+  '/account/orders',
+  '/de/kasse?utm_source=mail&utm_medium=x',
+];
 const TAGS_1 = ['', '', '', 'Positive', 'Negative'];
 const TAGS_2 = ['', '', 'Pricing', 'Positive, Pricing', 'Bug, Checkout', 'Shipping'];
 const TAGS_4 = ['', '', '', 'Praise', 'Design, Praise'];
@@ -163,7 +182,8 @@ function localHeader(name: Buffer): Buffer {
 }
 
 function trailer(name: Buffer, crc: number, csize: number, usize: number, localHeaderLength: number): Buffer {
-  if (csize >= 0xffffffff || usize >= 0xffffffff) throw new Error(`export too large for a ZIP without zip64 (${usize} bytes); use fewer rows`);
+  if (csize >= 0xffffffff || usize >= 0xffffffff)
+    throw new Error(`export too large for a ZIP without zip64 (${usize} bytes); use fewer rows`);
   const dd = Buffer.alloc(16);
   dd.writeUInt32LE(0x08074b50, 0);
   dd.writeUInt32LE(crc >>> 0, 4);
@@ -209,8 +229,21 @@ export async function ensureExport(dir: string, rows: number, log: (m: string) =
   if (existsSync(metaPath) && existsSync(csvPath) && existsSync(zipPath)) {
     try {
       const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Meta;
-      if (meta.version === GEN_VERSION && meta.rows === rows && statSync(csvPath).size === meta.csvBytes && statSync(zipPath).size === meta.zipBytes) {
-        return { ...base, csvBytes: meta.csvBytes, zipBytes: meta.zipBytes, newest: meta.newest, oldest: meta.oldest, generated: false, generateMs: 0 };
+      if (
+        meta.version === GEN_VERSION &&
+        meta.rows === rows &&
+        statSync(csvPath).size === meta.csvBytes &&
+        statSync(zipPath).size === meta.zipBytes
+      ) {
+        return {
+          ...base,
+          csvBytes: meta.csvBytes,
+          zipBytes: meta.zipBytes,
+          newest: meta.newest,
+          oldest: meta.oldest,
+          generated: false,
+          generateMs: 0,
+        };
       }
     } catch {
       /* regenerate */

@@ -26,7 +26,7 @@ const ANSWERS = [
   'café naïve 日本語 🎉',
   'a,b,c',
   '  padded  ',
-  '=cmd|\' /C calc\'!A0',
+  "=cmd|' /C calc'!A0",
   '',
   'Line one\r\nline two with CRLF inside',
   'Ünïcödé — “quotes” and ‘apostrophes’',
@@ -132,6 +132,9 @@ export const SAMPLE_SURVEYS = { checkout: '111', nps: '222' } as const;
 export function sampleSurveys(): Map<string, SurveyData> {
   return new Map([
     [SAMPLE_SURVEYS.checkout, { header: [...CHECKOUT_HEADER], rows: generate(checkoutRow, 12), name: 'Checkout feedback' }],
-    [SAMPLE_SURVEYS.nps, { header: [...NPS_HEADER], rows: generate(npsRow, 9, Date.UTC(2023, 9, 1, 8, 0, 0), 3600), name: 'NPS «Shop, Inc.»' }],
+    [
+      SAMPLE_SURVEYS.nps,
+      { header: [...NPS_HEADER], rows: generate(npsRow, 9, Date.UTC(2023, 9, 1, 8, 0, 0), 3600), name: 'NPS «Shop, Inc.»' },
+    ],
   ]);
 }

@@ -249,10 +249,22 @@ export class HotjarOfficialStandIn {
     const list = /^\/v1\/sites\/([^/]+)\/surveys$/.exec(path);
     const responses = /^\/v1\/sites\/([^/]+)\/surveys\/([^/]+)\/responses$/.exec(path);
     const endpoint: OfficialEndpoint | 'unknown' =
-      req.method === 'POST' && path === '/v1/oauth/token' ? 'token' : req.method === 'GET' && list ? 'surveys' : req.method === 'GET' && responses ? 'responses' : 'unknown';
+      req.method === 'POST' && path === '/v1/oauth/token'
+        ? 'token'
+        : req.method === 'GET' && list
+          ? 'surveys'
+          : req.method === 'GET' && responses
+            ? 'responses'
+            : 'unknown';
     this.requests.push({ endpoint, method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
     if (endpoint === 'unknown') return json(res, 404, { message: 'Not found' });
-    if (this.rateLimited()) return json(res, 429, { message: 'Too many requests' }, { 'retry-after': String(Math.max(1, Math.ceil((this.window.start + 60_000 - this.now()) / 1000))) });
+    if (this.rateLimited())
+      return json(
+        res,
+        429,
+        { message: 'Too many requests' },
+        { 'retry-after': String(Math.max(1, Math.ceil((this.window.start + 60_000 - this.now()) / 1000))) },
+      );
     const fault = this.faults[endpoint].shift();
     if (fault?.kind === 'status') {
       const headers: Record<string, string> = fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : {};
@@ -278,7 +290,14 @@ export class HotjarOfficialStandIn {
       if (start < 0) return json(res, 400, { message: 'Invalid cursor' });
       const page = ids.slice(start, start + size);
       const next = start + size < ids.length ? encodeCursor({ offset: start + size }) : null;
-      return this.page(req, res, page.map((id) => this.surveyObject(id, url.searchParams.get('with_questions') === 'true')), next, cursor, fault);
+      return this.page(
+        req,
+        res,
+        page.map((id) => this.surveyObject(id, url.searchParams.get('with_questions') === 'true')),
+        next,
+        cursor,
+        fault,
+      );
     }
     const surveyId = decodeURIComponent(responses![2]!);
     const survey = this.surveys.get(surveyId);
@@ -297,7 +316,14 @@ export class HotjarOfficialStandIn {
     return this.page(req, res, page, next, cursor, fault);
   }
 
-  private page(req: IncomingMessage, res: ServerResponse, results: unknown[], next: string | null, cursor: string | null, fault: OfficialFault | undefined): void {
+  private page(
+    req: IncomingMessage,
+    res: ServerResponse,
+    results: unknown[],
+    next: string | null,
+    cursor: string | null,
+    fault: OfficialFault | undefined,
+  ): void {
     if (fault?.kind === 'empty-page') {
       // A fresh cursor to the same place: following it loses nothing.
       const same = cursor === null ? encodeCursor({ offset: 0, salt: randomBytes(4).toString('hex') }) : reSalt(cursor);
@@ -329,7 +355,10 @@ export class HotjarOfficialStandIn {
       keys.join(',') !== 'client_id,client_secret,grant_type' ||
       form.get('grant_type') !== 'client_credentials'
     ) {
-      return json(res, 400, { error: 'invalid_request', error_description: 'Expected a form with grant_type=client_credentials, client_id and client_secret' });
+      return json(res, 400, {
+        error: 'invalid_request',
+        error_description: 'Expected a form with grant_type=client_credentials, client_id and client_secret',
+      });
     }
     if (form.get('client_id') !== this.clientId || form.get('client_secret') !== this.clientSecret) {
       return json(res, 401, { error: 'invalid_client', error_description: 'Client authentication failed' });
@@ -392,7 +421,15 @@ function questionObjects(surveyId: string, survey: SurveyData): Record<string, u
     is_required: k === 0,
     image_url: null,
     // Both shapes public clients report: plain texts, and objects.
-    choices: q.type === 'nps' ? [] : k % 2 ? [{ text: 'Yes', allow_comment: true }, { text: 'No', allow_comment: false }] : ['Yes', 'No'],
+    choices:
+      q.type === 'nps'
+        ? []
+        : k % 2
+          ? [
+              { text: 'Yes', allow_comment: true },
+              { text: 'No', allow_comment: false },
+            ]
+          : ['Yes', 'No'],
     labels: q.type === 'nps' ? { low_label: 'Not likely', high_label: 'Very likely' } : null,
   }));
 }
@@ -403,7 +440,7 @@ function attributeColumns(survey: SurveyData): string[] {
 
 /** A response id: a UUID derived from the survey and the export's Number (stable across requests). */
 export function responseId(surveyId: string, number: number): string {
-  const h = hexId(number, 7000 + Number.parseInt(surveyId, 36) % 1000);
+  const h = hexId(number, 7000 + (Number.parseInt(surveyId, 36) % 1000));
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
@@ -427,7 +464,7 @@ function encodeCursor(c: Cursor): string {
 function decodeCursor(text: string): Cursor | undefined {
   try {
     const c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
-    return typeof c === 'object' && c !== null ? (c) : undefined;
+    return typeof c === 'object' && c !== null ? c : undefined;
   } catch {
     return undefined;
   }

@@ -168,13 +168,21 @@ export class HotjarSandbox {
 
   async start(): Promise<this> {
     this.apiServer = await listen((req, res) => this.handleApi(req, res), this.host, this.port, this.sockets, this.tls);
-    this.downloadServer = await listen((req, res) => this.handleDownload(req, res), this.downloadHost, this.downloadPort, this.sockets, this.tls);
+    this.downloadServer = await listen(
+      (req, res) => this.handleDownload(req, res),
+      this.downloadHost,
+      this.downloadPort,
+      this.sockets,
+      this.tls,
+    );
     return this;
   }
 
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy();
-    await Promise.all([this.apiServer, this.downloadServer].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : Promise.resolve())));
+    await Promise.all(
+      [this.apiServer, this.downloadServer].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : Promise.resolve())),
+    );
   }
 
   /** Queue faults: each request to `endpoint` takes the next one. */
@@ -220,7 +228,8 @@ export class HotjarSandbox {
     if (endpoint === 'unknown') return json(res, 404, { error: 'not_found' });
     const fault = this.nextFault(endpoint);
     if (fault && applyCommonFault(fault, req, res)) return;
-    if (fault?.kind === 'echo-password') return echoPassword(res, fault, isLogin ? receivedPassword(body) ?? this.password : this.password);
+    if (fault?.kind === 'echo-password')
+      return echoPassword(res, fault, isLogin ? (receivedPassword(body) ?? this.password) : this.password);
     if (fault) shapeBody(fault, req, res);
     if (isLogin) return this.login(body, res);
     if (listMatch) return this.surveyList(req, res, listMatch[1]!);

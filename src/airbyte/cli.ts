@@ -20,14 +20,23 @@ export const airbyteEntry: EntryPoint<AirbyteMessage, AirbyteArgs> = {
     const { default: yargs } = await import('yargs');
     return yargs(argv)
       .scriptName('source-hotjar')
-      .usage('$0 <command> [options]\n\nAirbyte source for Hotjar survey responses. Protocol messages go to stdout, one JSON object a line.')
+      .usage(
+        '$0 <command> [options]\n\nAirbyte source for Hotjar survey responses. Protocol messages go to stdout, one JSON object a line.',
+      )
       .command('spec', 'Print the connector specification (SPEC)')
       .command('check', 'Log in to Hotjar and check each survey can be exported (CONNECTION_STATUS)', (y) => y.option('config', config))
-      .command('discover', "Print the catalog of streams, with every column of the surveys' exports (CATALOG)", (y) => y.option('config', config))
+      .command('discover', "Print the catalog of streams, with every column of the surveys' exports (CATALOG)", (y) =>
+        y.option('config', config),
+      )
       .command('read', 'Read the selected streams (RECORD, STATE, LOG, TRACE)', (y) =>
         y
           .option('config', config)
-          .option('catalog', { type: 'string', demandOption: true, describe: 'Path to the configured catalog JSON file', requiresArg: true })
+          .option('catalog', {
+            type: 'string',
+            demandOption: true,
+            describe: 'Path to the configured catalog JSON file',
+            requiresArg: true,
+          })
           .option('state', { type: 'string', describe: 'Path to a state JSON file (optional)', requiresArg: true }),
       )
       .demandCommand(1, 'Name a command: spec, check, discover or read.');

@@ -121,7 +121,12 @@ export type AirbyteMessage =
 
 /** How a RECORD line wraps the data object's JSON text: the same bytes as JSON.stringify(RecordMessage). */
 export function recordFraming(stream: string): RecordFraming {
-  return { before: `{"type":"RECORD","record":{"stream":${JSON.stringify(stream)},"data":`, between: ',"emitted_at":', time: 'epoch-ms', after: '}}' };
+  return {
+    before: `{"type":"RECORD","record":{"stream":${JSON.stringify(stream)},"data":`,
+    between: ',"emitted_at":',
+    time: 'epoch-ms',
+    after: '}}',
+  };
 }
 
 /** A RECORD line from the data object's JSON text (the hot path on the main thread). */
@@ -152,13 +157,24 @@ export function streamStatus(stream: string, status: StreamStatus, reasons?: Str
 
 /** The platform is told a stream waits out Hotjar's rate limit (and until when, when Hotjar said). */
 export function rateLimited(stream: string, resumeAt: number | undefined): StreamStatusTraceMessage {
-  return streamStatus(stream, 'RUNNING', [{ type: 'RATE_LIMITED', ...(resumeAt !== undefined ? { rate_limited: { quota_reset: Math.round(resumeAt) } } : {}) }]);
+  return streamStatus(stream, 'RUNNING', [
+    { type: 'RATE_LIMITED', ...(resumeAt !== undefined ? { rate_limited: { quota_reset: Math.round(resumeAt) } } : {}) },
+  ]);
 }
 
 export function estimateTrace(stream: string, rows: number, bytes?: number): EstimateTraceMessage {
   return {
     type: 'TRACE',
-    trace: { type: 'ESTIMATE', emitted_at: Date.now(), estimate: { name: stream, type: 'STREAM', row_estimate: Math.round(rows), ...(bytes !== undefined ? { byte_estimate: Math.round(bytes) } : {}) } },
+    trace: {
+      type: 'ESTIMATE',
+      emitted_at: Date.now(),
+      estimate: {
+        name: stream,
+        type: 'STREAM',
+        row_estimate: Math.round(rows),
+        ...(bytes !== undefined ? { byte_estimate: Math.round(bytes) } : {}),
+      },
+    },
   };
 }
 

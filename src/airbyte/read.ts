@@ -8,7 +8,16 @@ import { EMPTY_STATE } from '../streams/state.js';
 import { supportsIncremental } from '../streams/stream.js';
 import { parseConfiguredCatalog } from './catalog.js';
 import type { AirbyteContext } from './context.js';
-import { errorTrace, logMessage, rateLimited, recordEncoder, recordFraming, stateMessage, streamStatus } from './messages.js';
+import {
+  errorTrace,
+  estimateTrace,
+  logMessage,
+  rateLimited,
+  recordEncoder,
+  recordFraming,
+  stateMessage,
+  streamStatus,
+} from './messages.js';
 import { parseStateFile } from '../streams/state-file.js';
 
 export interface ReadArgs {
@@ -28,7 +37,12 @@ export async function read({ writer, signal }: AirbyteContext, args: ReadArgs): 
     const definition = streamByName(c.name, mode);
     if (!definition) continue;
     const incremental = c.incremental && supportsIncremental(definition);
-    plans.push({ definition, incremental, state: states.get(c.name) ?? EMPTY_STATE, declared: definition.declaresColumns ? c.declared : undefined });
+    plans.push({
+      definition,
+      incremental,
+      state: states.get(c.name) ?? EMPTY_STATE,
+      declared: definition.declaresColumns ? c.declared : undefined,
+    });
   }
   if (plans.length === 0) {
     await writer.write(logMessage('WARN', `The catalog selects no stream of this source (${STREAM_NAMES.join(', ')}); nothing to read.`));
@@ -50,6 +64,7 @@ export async function read({ writer, signal }: AirbyteContext, args: ReadArgs): 
         state: (blob, count) => writer.write(stateMessage(name, blob, count)),
         status: (status) => writer.write(streamStatus(name, status)),
         failed: (error) => writer.write(errorTrace(error, name)),
+        estimate: (records) => writer.write(estimateTrace(name, records)),
       };
     },
   };
@@ -61,23 +76,39 @@ export async function read({ writer, signal }: AirbyteContext, args: ReadArgs): 
   // Heartbeat: while nothing else is said (Hotjar building a large export, a long Retry-After wait), a LOG
   // line every heartbeat_seconds, far under the platform's maxSecondsBetweenMessages (metadata.yaml).
   const heartbeatMs = config.heartbeat_seconds * 1000;
-  const heartbeat = setInterval(() => {
-    const quiet = Date.now() - writer.lastWriteAt;
-    if (quiet >= heartbeatMs - 50) void writer.write(logMessage('INFO', `Still working (nothing to report for ${Math.round(quiet / 1000)} s); last step: ${activity}`));
-  }, Math.max(100, heartbeatMs / 2));
+  const heartbeat = setInterval(
+    () => {
+      const quiet = Date.now() - writer.lastWriteAt;
+      if (quiet >= heartbeatMs - 50)
+        void writer.write(
+          logMessage('INFO', `Still working (nothing to report for ${Math.round(quiet / 1000)} s); last step: ${activity}`),
+        );
+    },
+    Math.max(100, heartbeatMs / 2),
+  );
   heartbeat.unref();
   try {
     const surveyIds = await surveyIdsToRead(source, config.survey_ids);
     const result = await readStreams(
       source,
-      { siteId: config.site_id, surveyIds, startDate: config.start_date, streams: plans, maxConcurrentSurveys: config.max_concurrent_surveys, maxRecordBytes: config.max_field_bytes },
+      {
+        siteId: config.site_id,
+        surveyIds,
+        startDate: config.start_date,
+        streams: plans,
+        maxConcurrentSurveys: config.max_concurrent_surveys,
+        maxRecordBytes: config.max_field_bytes,
+      },
       sink,
       signal,
     );
     if (result.failures.length === 0) return 0;
     const failed = result.failures.filter((f) => f.stream === undefined).map((f) => f.surveyId);
     if (failed.length) {
-      sink.log('ERROR', `${failed.length} of ${surveyIds.length} surveys failed (${failed.join(', ')}); their positions did not move. The others were read and their state saved.`);
+      sink.log(
+        'ERROR',
+        `${failed.length} of ${surveyIds.length} surveys failed (${failed.join(', ')}); their positions did not move. The others were read and their state saved.`,
+      );
     }
     for (const f of result.failures) if (f.stream !== undefined) sink.log('ERROR', `The ${f.stream} stream failed: ${f.error.message}`);
     return 1;

@@ -79,7 +79,9 @@ export function parseConfig(raw: unknown, path = 'config'): Config {
   const problems = (valid ? [] : (validator.errors ?? [])).filter((e) => !isCredentialsError(e) || isBranchError(e, authType));
   const lines = [...credentialProblems(config), ...describeErrors(problems), ...surveyIdProblems(config)];
   if (lines.length) {
-    throw new ConfigError(`The config file ${path} is invalid: ${[...new Set(lines)].join('; ')}. Fix these fields (see \`spec\` for what each one takes).`);
+    throw new ConfigError(
+      `The config file ${path} is invalid: ${[...new Set(lines)].join('; ')}. Fix these fields (see \`spec\` for what each one takes).`,
+    );
   }
   normaliseCredentials(config);
   config['survey_ids'] ??= [];
@@ -112,7 +114,9 @@ function credentialProblems(config: JsonObject): string[] {
     const hasEmail = config['email'] !== undefined;
     const hasPassword = config['password'] !== undefined;
     if (!hasEmail && !hasPassword) {
-      return ['"credentials" is required but missing (an API key, {"auth_type": "api_key", "client_id": …, "client_secret": …}, or {"auth_type": "password", "email": …, "password": …})'];
+      return [
+        '"credentials" is required but missing (an API key, {"auth_type": "api_key", "client_id": …, "client_secret": …}, or {"auth_type": "password", "email": …, "password": …})',
+      ];
     }
     const lines: string[] = [];
     if (!hasEmail) lines.push('"email" is required but missing (or give "credentials" instead)');
@@ -236,7 +240,8 @@ function describeErrors(errors: ErrorObject[]): string[] {
     let what = e.message ?? 'is invalid';
     if (e.keyword === 'pattern') {
       if (field === 'site_id') what = 'must be a numeric ID (digits only, no leading zeros)';
-      else if (field.startsWith('survey_ids')) what = 'must be an ID of letters, digits and . _ : - (it goes into a URL path), at most 128 characters';
+      else if (field.startsWith('survey_ids'))
+        what = 'must be an ID of letters, digits and . _ : - (it goes into a URL path), at most 128 characters';
       else if (field === 'base_url' || field === 'api_base_url') what = 'must be an https:// URL';
       else if (field === 'start_date') what = 'must be YYYY-MM-DD or an ISO 8601 date-time such as 2024-01-31T12:00:00Z';
     }

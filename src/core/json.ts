@@ -51,7 +51,9 @@ export function readJsonFile(path: string, what: string, opts: { allowEmpty?: bo
     throw new ConfigError(`The ${what} file ${path} ${why}. Check the path and the file's permissions.`, { cause: err });
   }
   if (size > MAX_INPUT_BYTES) {
-    throw new ConfigError(`The ${what} file ${path} is ${size} bytes, more than the ${MAX_INPUT_BYTES} bytes allowed. Pass the right file.`);
+    throw new ConfigError(
+      `The ${what} file ${path} is ${size} bytes, more than the ${MAX_INPUT_BYTES} bytes allowed. Pass the right file.`,
+    );
   }
   let text: string;
   try {

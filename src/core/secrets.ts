@@ -31,7 +31,9 @@ export function secretForms(text: string): string[] {
     new URLSearchParams({ v: text }).toString().slice(2),
     text.replace(/\s+/g, ' '),
     // JSON written with every non-ASCII character escaped (Python's default): "p\u00e4ss".
-    JSON.stringify(text).slice(1, -1).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+    JSON.stringify(text)
+      .slice(1, -1)
+      .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
     text.replace(/\s+/g, ' ').trim(),
   ]);
   forms.delete('');

@@ -118,7 +118,8 @@ export class Http {
         },
       );
     } catch (err) {
-      if (err instanceof CancelledError || signal?.aborted) throw new CancelledError((signal?.reason as NodeJS.Signals | undefined) ?? 'SIGTERM');
+      if (err instanceof CancelledError || signal?.aborted)
+        throw new CancelledError((signal?.reason as NodeJS.Signals | undefined) ?? 'SIGTERM');
       const tls = codesOf(err).find((code) => TLS_CODES.test(code));
       if (tls !== undefined) {
         throw new ConfigError(

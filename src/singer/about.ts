@@ -31,16 +31,7 @@ export type Capability =
 
 /** Meltano setting kinds (meltano/hub schemas/common/base_setting.schema.json), the ones a tap uses. */
 export type SettingKind =
-  | 'string'
-  | 'password'
-  | 'email'
-  | 'integer'
-  | 'decimal'
-  | 'boolean'
-  | 'date_iso8601'
-  | 'options'
-  | 'array'
-  | 'object';
+  'string' | 'password' | 'email' | 'integer' | 'decimal' | 'boolean' | 'date_iso8601' | 'options' | 'array' | 'object';
 
 export type JsonScalar = string | number | boolean | null;
 
@@ -108,7 +99,7 @@ export const ABOUT: AboutInfo = {
       kind: 'date_iso8601',
       sensitive: false,
       description:
-        'Optional. Responses submitted before this moment are never read. YYYY-MM-DD (midnight UTC) or an ISO 8601 date-time such as 2024-01-31T12:00:00Z; a date-time without a zone is taken as UTC, like Hotjar\'s own timestamps. Years 1970-9999.',
+        "Optional. Responses submitted before this moment are never read. YYYY-MM-DD (midnight UTC) or an ISO 8601 date-time such as 2024-01-31T12:00:00Z; a date-time without a zone is taken as UTC, like Hotjar's own timestamps. Years 1970-9999.",
     },
     {
       name: 'api_base_url',
@@ -116,7 +107,7 @@ export const ABOUT: AboutInfo = {
       default: 'https://api.hotjar.io',
       sensitive: false,
       description:
-        'Advanced. Base URL of Hotjar\'s official API, used with API key credentials (the token endpoint and every API call go there). Change it only to point the connector at a stand-in for testing: it must be https://, except for a loopback host (127.0.0.1, localhost), where http:// is allowed.',
+        "Advanced. Base URL of Hotjar's official API, used with API key credentials (the token endpoint and every API call go there). Change it only to point the connector at a stand-in for testing: it must be https://, except for a loopback host (127.0.0.1, localhost), where http:// is allowed.",
     },
     {
       name: 'base_url',
@@ -124,7 +115,7 @@ export const ABOUT: AboutInfo = {
       default: 'https://insights.hotjar.com/api',
       sensitive: false,
       description:
-        'Advanced. Base URL of Hotjar\'s internal API, used with email and password. Change it only to point the connector at a stand-in for testing: it must be https://, except for a loopback host (127.0.0.1, localhost), where http:// is allowed.',
+        "Advanced. Base URL of Hotjar's internal API, used with email and password. Change it only to point the connector at a stand-in for testing: it must be https://, except for a loopback host (127.0.0.1, localhost), where http:// is allowed.",
     },
     {
       name: 'max_attempts',
@@ -140,7 +131,7 @@ export const ABOUT: AboutInfo = {
       default: 60,
       sensitive: false,
       description:
-        'Advanced. The longest backoff pause between two attempts. A server\'s Retry-After is honoured up to the same limit, before the backoff.',
+        "Advanced. The longest backoff pause between two attempts. A server's Retry-After is honoured up to the same limit, before the backoff.",
     },
     {
       name: 'request_timeout_seconds',
@@ -163,8 +154,7 @@ export const ABOUT: AboutInfo = {
       kind: 'integer',
       default: 17179869184,
       sensitive: false,
-      description:
-        'Advanced. An export whose CSV inflates beyond this many bytes is refused as a possible zip bomb. Default 16 GiB.',
+      description: 'Advanced. An export whose CSV inflates beyond this many bytes is refused as a possible zip bomb. Default 16 GiB.',
     },
     {
       name: 'max_export_ratio',
@@ -188,7 +178,7 @@ export const ABOUT: AboutInfo = {
       default: 60,
       sensitive: false,
       description:
-        'Advanced. While a sync has nothing else to say (Hotjar building a large export, a long Retry-After wait), it logs a line this often, so a platform\'s watchdog never ends a healthy sync.',
+        "Advanced. While a sync has nothing else to say (Hotjar building a large export, a long Retry-After wait), it logs a line this often, so a platform's watchdog never ends a healthy sync.",
     },
     {
       name: 'email',
@@ -210,7 +200,7 @@ export const ABOUT: AboutInfo = {
       default: 4,
       sensitive: false,
       description:
-        'Advanced. How many surveys are read at the same time (in password mode: exported, downloaded and parsed; in API-key mode: paged); their records interleave, and each survey\'s state is saved as soon as it is done. Hotjar takes seconds to minutes to build each export, so a few at once save most of that wait. The default, 4, keeps the load on Hotjar modest and bounds what the connector holds at once (each survey being read in password mode has its export on disk in the temporary folder). 1 reads surveys one after another.',
+        "Advanced. How many surveys are read at the same time (in password mode: exported, downloaded and parsed; in API-key mode: paged); their records interleave, and each survey's state is saved as soon as it is done. Hotjar takes seconds to minutes to build each export, so a few at once save most of that wait. The default, 4, keeps the load on Hotjar modest and bounds what the connector holds at once (each survey being read in password mode has its export on disk in the temporary folder). 1 reads surveys one after another.",
     },
   ],
 };
@@ -314,10 +304,7 @@ function pyRepr(v: unknown): string {
 
 /** json.dumps(..., indent=2): JSON.stringify's layout, plus Python's ensure_ascii escaping. */
 function pythonJsonDumps(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(
-    /[\u007f-\uffff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return JSON.stringify(value, null, 2).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function formatText(about: AboutInfo, version: string, schema: SettingsSchema): string {
@@ -347,18 +334,13 @@ function formatJson(about: AboutInfo, version: string, schema: SettingsSchema): 
   });
 }
 
-function markdownRows(
-  schema: { properties?: Record<string, PropertySchema>; required?: string[] },
-  parent: string,
-): string[] {
+function markdownRows(schema: { properties?: Record<string, PropertySchema>; required?: string[] }, parent: string): string[] {
   const rows: string[] = [];
   const required = schema.required ?? [];
   for (const [name, prop] of Object.entries(schema.properties ?? {})) {
     const settingName = parent ? `${parent}.${name}` : name;
     const description = (prop.description ?? '').replace(/\n/g, '<BR/>');
-    rows.push(
-      `| ${settingName} | ${required.includes(name) ? 'True' : 'False'} | ${pyStr(prop.default)} | ${description} |`,
-    );
+    rows.push(`| ${settingName} | ${required.includes(name) ? 'True' : 'False'} | ${pyStr(prop.default)} | ${description} |`);
     if (prop.properties) rows.push(...markdownRows(prop, settingName));
   }
   return rows;

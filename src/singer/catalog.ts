@@ -22,7 +22,10 @@ export function singerCatalogEntry(definition: StreamDefinition, columns?: reado
   const keys = keyProperties(definition);
   const properties = Object.keys(isObject(schema['properties']) ? schema['properties'] : {});
   const propertyMetadata = (automatic: Set<string>): JsonObject[] =>
-    properties.map((name) => ({ breadcrumb: ['properties', name], metadata: { inclusion: automatic.has(name) ? 'automatic' : 'available' } }));
+    properties.map((name) => ({
+      breadcrumb: ['properties', name],
+      metadata: { inclusion: automatic.has(name) ? 'automatic' : 'available' },
+    }));
   if (!supportsIncremental(definition)) {
     // The surveys stream: a full table, no replication key.
     return {
@@ -75,7 +78,8 @@ export interface StreamSelection {
   declared: ReadonlySet<string> | undefined;
 }
 
-const FIX = 'Pass the catalog printed by `tap-hotjar --config CONFIG --discover`, with "selected": true in the metadata of breadcrumb [] of each stream to sync.';
+const FIX =
+  'Pass the catalog printed by `tap-hotjar --config CONFIG --discover`, with "selected": true in the metadata of breadcrumb [] of each stream to sync.';
 
 /** The selected streams of a Singer catalog. */
 export function parseSingerCatalog(raw: unknown, known: readonly string[], path = 'catalog'): StreamSelection[] {
@@ -84,16 +88,23 @@ export function parseSingerCatalog(raw: unknown, known: readonly string[], path 
   const selected: StreamSelection[] = [];
   raw['streams'].forEach((entry: unknown, i: number) => {
     const id = isObject(entry) ? (entry['tap_stream_id'] ?? entry['stream']) : undefined;
-    if (!isObject(entry) || typeof id !== 'string') throw new ConfigError(`The catalog file ${path}: streams[${i}] has no "tap_stream_id". ${FIX}`);
+    if (!isObject(entry) || typeof id !== 'string')
+      throw new ConfigError(`The catalog file ${path}: streams[${i}] has no "tap_stream_id". ${FIX}`);
     if (seen.has(id)) throw new ConfigError(`The catalog file ${path} lists the stream "${id}" twice.`);
     seen.add(id);
     if (!isSelected(entry, path)) return;
     if (!known.includes(id)) {
-      throw new ConfigError(`The catalog file ${path} selects the stream "${id.slice(0, 100)}", which this tap does not have. Available: ${known.join(', ')}. Run --discover and use its streams.`);
+      throw new ConfigError(
+        `The catalog file ${path} selects the stream "${id.slice(0, 100)}", which this tap does not have. Available: ${known.join(', ')}. Run --discover and use its streams.`,
+      );
     }
     const schema = entry['schema'];
     const props = isObject(schema) && isObject(schema['properties']) ? Object.keys(schema['properties']) : [];
-    selected.push({ name: id, incremental: replicationMethod(entry, id, path) === 'INCREMENTAL', declared: props.length ? new Set(props) : undefined });
+    selected.push({
+      name: id,
+      incremental: replicationMethod(entry, id, path) === 'INCREMENTAL',
+      declared: props.length ? new Set(props) : undefined,
+    });
   });
   return selected;
 }
@@ -101,7 +112,8 @@ export function parseSingerCatalog(raw: unknown, known: readonly string[], path 
 /** The metadata of breadcrumb [] (the stream itself), or {}. */
 function streamMetadata(entry: JsonObject, path: string): JsonObject {
   const list = entry['metadata'] ?? [];
-  if (!Array.isArray(list)) throw new ConfigError(`The catalog file ${path}: "metadata" must be an array of {breadcrumb, metadata}. ${FIX}`);
+  if (!Array.isArray(list))
+    throw new ConfigError(`The catalog file ${path}: "metadata" must be an array of {breadcrumb, metadata}. ${FIX}`);
   const root: unknown = list.find((m) => isObject(m) && Array.isArray(m['breadcrumb']) && m['breadcrumb'].length === 0);
   return isObject(root) && isObject(root['metadata']) ? root['metadata'] : {};
 }
@@ -114,5 +126,7 @@ function isSelected(entry: JsonObject, path: string): boolean {
 function replicationMethod(entry: JsonObject, id: string, path: string): 'INCREMENTAL' | 'FULL_TABLE' {
   const method = streamMetadata(entry, path)['replication-method'] ?? entry['replication_method'] ?? 'INCREMENTAL';
   if (method === 'INCREMENTAL' || method === 'FULL_TABLE') return method;
-  throw new ConfigError(`The catalog file ${path}: the replication method of ${id} is ${preview(method, 40)}; this tap supports "INCREMENTAL" and "FULL_TABLE".`);
+  throw new ConfigError(
+    `The catalog file ${path}: the replication method of ${id} is ${preview(method, 40)}; this tap supports "INCREMENTAL" and "FULL_TABLE".`,
+  );
 }

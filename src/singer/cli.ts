@@ -54,7 +54,9 @@ export const tapEntry: EntryPoint<SingerMessage, TapArgs> = {
     return yargs(argv)
       .scriptName('tap-hotjar')
       .usage('$0 --config CONFIG [--discover | [--catalog CATALOG] [--state STATE]]\n$0 --about [--format json|markdown]')
-      .epilogue('Singer tap for Hotjar survey responses. Messages go to stdout, one JSON object a line;\nlogs go to stderr. Without a catalog, every stream is synced incrementally.')
+      .epilogue(
+        'Singer tap for Hotjar survey responses. Messages go to stdout, one JSON object a line;\nlogs go to stderr. Without a catalog, every stream is synced incrementally.',
+      )
       .parserConfiguration({ 'duplicate-arguments-array': false })
       .option('config', file('Path to the config JSON file (required)'))
       .option('discover', { type: 'boolean', describe: 'Print the catalog (JSON) and exit' })
@@ -75,7 +77,9 @@ export const tapEntry: EntryPoint<SingerMessage, TapArgs> = {
   async run(ctx, args) {
     if (args.about) {
       const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
-      process.stdout.write(`${formatAbout(ABOUT, args.format === 'json' ? 'json' : args.format === 'markdown' ? 'markdown' : 'text', version)}\n`);
+      process.stdout.write(
+        `${formatAbout(ABOUT, args.format === 'json' ? 'json' : args.format === 'markdown' ? 'markdown' : 'text', version)}\n`,
+      );
       return 0;
     }
     const configPath = args.config ?? '';
@@ -108,7 +112,12 @@ async function discover(configPath: string, { signal }: Ctx): Promise<number> {
   return 0;
 }
 
-async function sync({ writer, signal }: Ctx, configPath: string, catalogPath: string | undefined, statePath: string | undefined): Promise<number> {
+async function sync(
+  { writer, signal }: Ctx,
+  configPath: string,
+  catalogPath: string | undefined,
+  statePath: string | undefined,
+): Promise<number> {
   const config = loadConfig(configPath);
   const mode = config.credentials.auth_type;
   // Without a catalog every stream selected by default is synced incrementally, as most taps do.
@@ -125,7 +134,12 @@ async function sync({ writer, signal }: Ctx, configPath: string, catalogPath: st
     const definition = streamByName(s.name, mode);
     if (!definition) continue;
     const incremental = s.incremental && supportsIncremental(definition);
-    plans.push({ definition, incremental, state: states.get(s.name) ?? EMPTY_STATE, declared: definition.declaresColumns ? s.declared : undefined });
+    plans.push({
+      definition,
+      incremental,
+      state: states.get(s.name) ?? EMPTY_STATE,
+      declared: definition.declaresColumns ? s.declared : undefined,
+    });
   }
   if (plans.length === 0) {
     logLine('INFO', `The catalog selects no stream (set "selected": true in a stream's breadcrumb [] metadata); nothing to sync.`);
@@ -177,18 +191,29 @@ async function sync({ writer, signal }: Ctx, configPath: string, catalogPath: st
     for (const [name, state] of states) bookmarks[name] = toStateBlob(state, surveyIds);
     // Without a catalog, a target still needs every column declared in SCHEMA: learn them as discover does.
     for (const plan of plans) {
-      if (plan.definition.declaresColumns && plan.declared === undefined) plan.declared = new Set(await discoverColumns(source, surveyIds, { skipFailures: true, mode }));
+      if (plan.definition.declaresColumns && plan.declared === undefined)
+        plan.declared = new Set(await discoverColumns(source, surveyIds, { skipFailures: true, mode }));
     }
     const result = await readStreams(
       source,
-      { siteId: config.site_id, surveyIds, startDate: config.start_date, streams: plans, maxConcurrentSurveys: config.max_concurrent_surveys, maxRecordBytes: config.max_field_bytes },
+      {
+        siteId: config.site_id,
+        surveyIds,
+        startDate: config.start_date,
+        streams: plans,
+        maxConcurrentSurveys: config.max_concurrent_surveys,
+        maxRecordBytes: config.max_field_bytes,
+      },
       sink,
       signal,
     );
     if (result.failures.length === 0) return 0;
     const failed = result.failures.filter((f) => f.stream === undefined).map((f) => f.surveyId);
     if (failed.length) {
-      logLine('ERROR', `Surveys ${failed.join(', ')} failed (${failed.length} of ${surveyIds.length}); their bookmarks did not move. The other surveys were synced.`);
+      logLine(
+        'ERROR',
+        `Surveys ${failed.join(', ')} failed (${failed.length} of ${surveyIds.length}); their bookmarks did not move. The other surveys were synced.`,
+      );
     }
     for (const f of result.failures) if (f.stream !== undefined) logLine('ERROR', `The ${f.stream} stream failed: ${f.error.message}`);
     return 1;

@@ -41,7 +41,12 @@ export function stateMessage(bookmarks: Record<string, unknown>): StateMessage {
 
 /** How a RECORD line wraps the record's JSON text: the same bytes as JSON.stringify(RecordMessage). */
 export function recordFraming(stream: string): RecordFraming {
-  return { before: `{"type":"RECORD","stream":${JSON.stringify(stream)},"record":`, between: ',"time_extracted":"', time: 'iso', after: '"}' };
+  return {
+    before: `{"type":"RECORD","stream":${JSON.stringify(stream)},"record":`,
+    between: ',"time_extracted":"',
+    time: 'iso',
+    after: '"}',
+  };
 }
 
 /** A RECORD line from the record's JSON text (the hot path on the main thread). */

@@ -203,7 +203,8 @@ export class BlockPool {
     const fail = (err: Error): void => {
       if (slot.dead) return;
       slot.dead = true;
-      for (const id of slot.surveys) this.runs.get(id)?.fail(new BlockWorkerError(`A block worker stopped: ${err.message}`, { cause: err }));
+      for (const id of slot.surveys)
+        this.runs.get(id)?.fail(new BlockWorkerError(`A block worker stopped: ${err.message}`, { cause: err }));
       this.dispatch();
     };
     worker.on('error', fail);

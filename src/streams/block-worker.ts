@@ -102,7 +102,12 @@ class Survey {
     const capacity = Math.ceil((job.end - job.start) / 256) + 16;
     let numbers = new Float64Array(capacity);
     let ends = new Uint32Array(capacity);
-    const stats: StreamBlockStats[] = this.streams.map(() => ({ counts: new Uint32Array(capacity + 1), firstRow: -1, firstOffset: 0, newest: [] }));
+    const stats: StreamBlockStats[] = this.streams.map(() => ({
+      counts: new Uint32Array(capacity + 1),
+      firstRow: -1,
+      firstOffset: 0,
+      newest: [],
+    }));
     const emitted = this.streams.map(() => 0);
     const newest: (string | undefined)[] = this.streams.map(() => undefined);
     const checker = this.checker;
@@ -168,7 +173,17 @@ class Survey {
     numbers = numbers.slice(0, rows);
     ends = ends.slice(0, rows);
     for (const st of stats) st.counts = st.counts.slice(0, rows + 1);
-    const message: FromBlockWorker = { type: 'block', survey: job.survey, index: job.index, rows, halt, bytes, numbers, ends, streams: stats };
+    const message: FromBlockWorker = {
+      type: 'block',
+      survey: job.survey,
+      index: job.index,
+      rows,
+      halt,
+      bytes,
+      numbers,
+      ends,
+      streams: stats,
+    };
     return { message, transfer: [bytes.buffer, numbers.buffer, ends.buffer, ...stats.map((s) => s.counts.buffer)] as ArrayBuffer[] };
   }
 }

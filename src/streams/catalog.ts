@@ -49,7 +49,9 @@ export async function surveyIdsToRead(source: SurveySource, configured: readonly
   if (configured.length) return [...configured];
   const list = await source.listSurveys();
   if (list.length === 0) {
-    throw new ConfigError('The site lists no survey, so there is nothing to read. Check site_id, or list the surveys to read in survey_ids.');
+    throw new ConfigError(
+      'The site lists no survey, so there is nothing to read. Check site_id, or list the surveys to read in survey_ids.',
+    );
   }
   return list.map((s) => s.id);
 }

@@ -31,6 +31,9 @@ import { advance, positionOf, toStateBlob, withPosition, type StreamState } from
 import type { ResponseStreamDefinition, StreamDefinition, StreamName, SurveysStreamDefinition } from './stream.js';
 import { SurveyReader, type StreamTarget, type SurveyOutcome } from './survey-reader.js';
 
+/** At most one progress LOG line this often on long reads. */
+const PROGRESS_LOG_MS = 30_000;
+
 export type StreamStatus = 'STARTED' | 'RUNNING' | 'COMPLETE' | 'INCOMPLETE';
 export type LogLevel = 'ERROR' | 'WARN' | 'INFO';
 
@@ -40,6 +43,8 @@ export interface StreamSink {
   state(blob: Record<string, unknown>, recordCount: number): Promise<void> | undefined;
   status(status: StreamStatus): Promise<void> | undefined;
   failed(error: ConnectorError): Promise<void> | undefined;
+  /** A guess at how many records the stream will emit in this run (refined as it goes). */
+  estimate?(records: number): Promise<void> | undefined;
   /** How the adapter frames this stream's record data into a line, when it takes records as bytes (ReadSink.recordBytes). */
   readonly framing?: RecordFraming | undefined;
 }
@@ -92,9 +97,17 @@ interface Running<D extends StreamDefinition> {
 export interface ReadOptions {
   /** The block workers to use (tests point them at the built worker); by default the driver starts its own. */
   pool?: BlockPool | undefined;
+  /** At most one progress LOG this often (default 30 s; tests make it shorter). */
+  progressLogMs?: number | undefined;
 }
 
-export async function readStreams(source: SurveySource, plan: ReadPlan, sink: ReadSink, signal?: AbortSignal, options: ReadOptions = {}): Promise<ReadResult> {
+export async function readStreams(
+  source: SurveySource,
+  plan: ReadPlan,
+  sink: ReadSink,
+  signal?: AbortSignal,
+  options: ReadOptions = {},
+): Promise<ReadResult> {
   const all = plan.streams.map((p) => ({ plan: p, sink: sink.stream(p.definition.name), state: p.state, running: false, failed: false }));
   const streams = all.filter((s): s is Running<ResponseStreamDefinition> => s.plan.definition.kind === 'responses');
   const listed = all.filter((s): s is Running<SurveysStreamDefinition> => s.plan.definition.kind === 'surveys');
@@ -114,6 +127,34 @@ export async function readStreams(source: SurveySource, plan: ReadPlan, sink: Re
   let fatal: ConnectorError | undefined;
   const halt = new AbortController();
   const stop = signal ? AbortSignal.any([signal, halt.signal]) : halt.signal;
+
+  // Progress: each survey's estimated (then, once read, actual) responses; ESTIMATE per stream from their
+  // sum and the records per response seen so far; a LOG with rows and rate at most every 30 s.
+  const expected = new Map<string, number>();
+  const readers = new Map<string, SurveyReader>();
+  const startedAt = Date.now();
+  let lastProgressLog = startedAt;
+  const progress = (): Promise<unknown> => {
+    let total = 0;
+    for (const n of expected.values()) total += n;
+    let rows = 0;
+    const emitted = streams.map(() => 0);
+    for (const r of readers.values()) {
+      rows += r.outcome.rows;
+      r.outcome.streams.forEach((o, i) => (emitted[i] = (emitted[i] ?? 0) + o.emitted));
+    }
+    const now = Date.now();
+    if (now - lastProgressLog >= (options.progressLogMs ?? PROGRESS_LOG_MS)) {
+      lastProgressLog = now;
+      const rate = Math.round((rows * 1000) / Math.max(1, now - startedAt));
+      sink.log('INFO', `Progress: ${rows} responses read so far (about ${total} in the exports being read), ${rate} responses/s.`);
+    }
+    return Promise.all(
+      streams
+        .map((s, i) => s.sink.estimate?.(Math.round(total * (rows > 0 ? (emitted[i] ?? 0) / rows : 1))))
+        .filter((w) => w !== undefined),
+    );
+  };
 
   const readSurvey = async (surveyId: string): Promise<void> => {
     const targets: StreamTarget[] = streams.map((s) => ({
@@ -139,7 +180,11 @@ export async function readStreams(source: SurveySource, plan: ReadPlan, sink: Re
           s.state = withPosition(
             s.state,
             surveyId,
-            advance(positionOf(s.state, surveyId), { maxNumber: outcome.maxNumber, newestEmitted: stats.newestEmitted, newest: outcome.newest }),
+            advance(positionOf(s.state, surveyId), {
+              maxNumber: outcome.maxNumber,
+              newestEmitted: stats.newestEmitted,
+              newest: outcome.newest,
+            }),
           );
         }
         waits.push(running(s));
@@ -149,7 +194,10 @@ export async function readStreams(source: SurveySource, plan: ReadPlan, sink: Re
         failures.push({ surveyId, error: failed });
       } else {
         const emitted = outcome.streams.map((o, i) => `${o.emitted} ${streams[i]?.plan.definition.name ?? ''}`).join(', ');
-        sink.log('INFO', `Survey ${surveyId}: ${outcome.rows} responses read, ${emitted} records emitted${outcome.stoppedEarly ? ' (stopped early: the rest is older than the saved position)' : ''}.`);
+        sink.log(
+          'INFO',
+          `Survey ${surveyId}: ${outcome.rows} responses read, ${emitted} records emitted${outcome.stoppedEarly ? ' (stopped early: the rest is older than the saved position)' : ''}.`,
+        );
       }
       return Promise.all(waits.filter((w): w is Promise<void> => w !== undefined));
     };
@@ -160,8 +208,17 @@ export async function readStreams(source: SurveySource, plan: ReadPlan, sink: Re
       log: (level, message) => sink.log(level, message),
       blocks: pool && write ? { pool, write } : undefined,
       signal: stop,
-      ended: (outcome) => void end(outcome, undefined),
+      ended: (outcome) => {
+        expected.set(surveyId, outcome.rows);
+        void end(outcome, undefined);
+        void progress();
+      },
+      estimated: (rows) => {
+        expected.set(surveyId, rows);
+        void progress();
+      },
     });
+    readers.set(surveyId, reader);
     sink.log('INFO', `Reading survey ${surveyId} of site ${plan.siteId} for ${streams.map((s) => s.plan.definition.name).join(' and ')}.`);
     try {
       await reader.read();

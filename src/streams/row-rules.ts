@@ -53,11 +53,14 @@ export class RowChecker {
 
   check(row: readonly string[]): RowProblem | undefined {
     const numberText = row[this.numberIndex] ?? '';
-    if (!CANONICAL_NUMBER.test(numberText)) return { column: NUMBER_FIELD, what: `${JSON.stringify(numberText)} is not a whole number in canonical form` };
+    if (!CANONICAL_NUMBER.test(numberText))
+      return { column: NUMBER_FIELD, what: `${JSON.stringify(numberText)} is not a whole number in canonical form` };
     const dateText = row[this.dateIndex] ?? '';
     const date = this.dates.parse(dateText);
-    if (date === undefined) return { column: CURSOR_FIELD, what: `${JSON.stringify(dateText)} is not a date-time like 2023-09-27 23:27:33` };
-    if (date > this.latest) return { column: CURSOR_FIELD, what: `${dateText} is more than a day in the future, so it cannot be a submission time` };
+    if (date === undefined)
+      return { column: CURSOR_FIELD, what: `${JSON.stringify(dateText)} is not a date-time like 2023-09-27 23:27:33` };
+    if (date > this.latest)
+      return { column: CURSOR_FIELD, what: `${dateText} is more than a day in the future, so it cannot be a submission time` };
     this.number = Number(numberText);
     this.date = date;
     return undefined;

@@ -42,7 +42,8 @@ function streamStatesOf(msg: JsonObject, i: number, where: string): [string, unk
     const s = msg['stream'];
     const desc = isObject(s) ? s['stream_descriptor'] : undefined;
     const name = isObject(desc) ? desc['name'] : undefined;
-    if (typeof name !== 'string' || !isObject(s)) throw new ConfigError(`The ${where} file: item ${i} has no stream.stream_descriptor.name. ${HELP}`);
+    if (typeof name !== 'string' || !isObject(s))
+      throw new ConfigError(`The ${where} file: item ${i} has no stream.stream_descriptor.name. ${HELP}`);
     return [[name, s['stream_state']]];
   }
   if (type === 'GLOBAL') {

@@ -49,8 +49,7 @@ export interface StreamState {
 
 export const EMPTY_STATE: StreamState = { surveys: {} };
 
-const HELP =
-  'Pass the state the connector emitted, [] or an empty file, or {"Date Submitted": "YYYY-MM-DDTHH:MM:SS"}.';
+const HELP = 'Pass the state the connector emitted, [] or an empty file, or {"Date Submitted": "YYYY-MM-DDTHH:MM:SS"}.';
 
 /** Reads one stream's state blob; `where` names the file in errors. */
 export function parseStreamState(blob: unknown, where = 'state'): StreamState {
@@ -76,9 +75,11 @@ export function parseStreamState(blob: unknown, where = 'state'): StreamState {
     const ids = isObject(value) ? value[RESPONSE_IDS_FIELD] : undefined;
     if (ids !== undefined && ids !== null) {
       if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string') || position.date === undefined) {
-        throw new ConfigError(`The ${where} file: the ${RESPONSE_IDS_FIELD} of survey ${id} must be a list of response ids next to its "${CURSOR_FIELD}". ${HELP}`);
+        throw new ConfigError(
+          `The ${where} file: the ${RESPONSE_IDS_FIELD} of survey ${id} must be a list of response ids next to its "${CURSOR_FIELD}". ${HELP}`,
+        );
       }
-      position.ids = [...(ids)];
+      position.ids = [...ids];
     }
     if (position.date !== undefined || position.number !== undefined) result.surveys[id] = position;
   }
@@ -159,7 +160,11 @@ export interface PassResult {
 export function advance(position: Position, pass: PassResult): Position {
   if (pass.newest !== undefined) return advanceById(position, pass.newest);
   const number =
-    position.number === undefined ? pass.maxNumber : pass.maxNumber === undefined ? position.number : Math.max(position.number, pass.maxNumber);
+    position.number === undefined
+      ? pass.maxNumber
+      : pass.maxNumber === undefined
+        ? position.number
+        : Math.max(position.number, pass.maxNumber);
   const date = maxCursor(position.date, pass.newestEmitted);
   // API-key mode's ids stay with a pass that saw no row (nothing moved); a Number pass replaces them.
   const ids = pass.maxNumber === undefined && date === position.date ? position.ids : undefined;

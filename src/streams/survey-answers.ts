@@ -34,7 +34,11 @@ export const surveyAnswers: ResponseStreamDefinition = {
 
   encoder(ctx) {
     if (ctx.layout.flavour === 'api') return apiEncoder(ctx);
-    const { siteId, surveyId, layout: { answers } } = ctx;
+    const {
+      siteId,
+      surveyId,
+      layout: { answers },
+    } = ctx;
     const head = `{"site_id":${JSON.stringify(siteId)},"survey_id":${JSON.stringify(surveyId)},"Number":`;
     const columns = answers.map((a, position) => ({
       index: a.index,
@@ -69,7 +73,8 @@ export const surveyAnswersApiKey: ResponseStreamDefinition = {
 function apiEncoder({ siteId, surveyId, layout: { answers, keys }, questionIdOf }: SurveyContext): RowEncoder {
   const idIndex = keys.indexOf(RESPONSE_ID_FIELD);
   const head = `{"site_id":${JSON.stringify(siteId)},"survey_id":${JSON.stringify(surveyId)},"${RESPONSE_ID_FIELD}":`;
-  const at = (row: readonly string[], index: number | undefined): string | undefined => (index === undefined || index < 0 ? undefined : row[index]);
+  const at = (row: readonly string[], index: number | undefined): string | undefined =>
+    index === undefined || index < 0 ? undefined : row[index];
   const columns = answers.map((a, position) => {
     const questionId = questionIdOf?.(a.index);
     return {
@@ -87,7 +92,9 @@ function apiEncoder({ siteId, surveyId, layout: { answers, keys }, questionIdOf 
         const comment = at(row, c.commentIndex);
         const sentiment = at(row, c.sentimentIndex);
         if (!answer && !tags && !comment && !sentiment) continue;
-        wait = emit(`${start}${c.middle}${cell(answer)},"tags":${cell(tags)},"comment":${cell(comment)},"sentiment":${cell(sentiment)}}`) ?? wait;
+        wait =
+          emit(`${start}${c.middle}${cell(answer)},"tags":${cell(tags)},"comment":${cell(comment)},"sentiment":${cell(sentiment)}}`) ??
+          wait;
       }
       return wait;
     },

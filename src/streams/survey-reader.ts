@@ -75,6 +75,11 @@ export interface SurveyReaderOptions {
   signal?: AbortSignal | undefined;
   /** Called the moment the pass has read all it will (right after its last record), before its files are released. */
   ended?: ((outcome: SurveyOutcome) => void) | undefined;
+  /**
+   * Told how many responses the export holds, estimated from its size and the rows of the blocks read so
+   * far (after the first block, then every 16th): for progress estimates.
+   */
+  estimated?: ((rows: number) => void) | undefined;
 }
 
 export class SurveyReader {
@@ -217,7 +222,10 @@ export class SurveyReader {
     const { keys } = this.layout;
     const duplicates = this.layout.duplicates.filter((d) => this.once(`duplicate ${d}`));
     if (duplicates.length) {
-      this.options.log('WARN', `Survey ${this.options.surveyId}: the header repeats ${duplicates.map((d) => JSON.stringify(d)).join(', ')}; the repeats are keyed "<text> (2)", "<text> (3)".`);
+      this.options.log(
+        'WARN',
+        `Survey ${this.options.surveyId}: the header repeats ${duplicates.map((d) => JSON.stringify(d)).join(', ')}; the repeats are keyed "<text> (2)", "<text> (3)".`,
+      );
     }
     for (const [i, t] of this.targets.entries()) {
       if (!t.declared) continue;
@@ -355,6 +363,11 @@ export class SurveyReader {
         if (await this.block(block, write, () => run.recycle(block))) {
           this.outcome.stoppedEarly = true;
           return 'all';
+        }
+        if (this.options.estimated && block.index % 16 === 0) {
+          const dataBytes = file.layout.bytes - file.layout.headerEnd;
+          const seenBytes = (file.layout.boundaries[block.index + 1] ?? file.layout.bytes) - file.layout.headerEnd;
+          if (seenBytes > 0) this.options.estimated(Math.round((dataBytes * this.progress.rows) / seenBytes));
         }
         if (block.halt) return this.progress.rows;
       }

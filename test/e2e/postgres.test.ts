@@ -240,7 +240,11 @@ function runPipeline(files: { config: string; catalog: string; target: string; s
     const timer = setTimeout(() => {
       tap.kill('SIGKILL');
       target.kill('SIGKILL');
-      reject(new Error(`tap | target did not finish within ${RUN_TIMEOUT_MS} ms\ntap stderr: ${tail(Buffer.concat(tapErr).toString())}\ntarget stderr: ${tail(Buffer.concat(targetErr).toString())}`));
+      reject(
+        new Error(
+          `tap | target did not finish within ${RUN_TIMEOUT_MS} ms\ntap stderr: ${tail(Buffer.concat(tapErr).toString())}\ntarget stderr: ${tail(Buffer.concat(targetErr).toString())}`,
+        ),
+      );
     }, RUN_TIMEOUT_MS);
     const exited = (child: typeof tap | typeof target) =>
       new Promise<number | null>((r, j) => {
@@ -261,7 +265,10 @@ function runPipeline(files: { config: string; catalog: string; target: string; s
               return { type: 'NOT-JSON', value: l };
             }
           });
-        const targetLines = Buffer.concat(targetOut).toString('utf8').split('\n').filter((l) => l.trim() !== '');
+        const targetLines = Buffer.concat(targetOut)
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l.trim() !== '');
         const last = targetLines.at(-1);
         let targetState: unknown;
         if (last !== undefined) {
@@ -364,7 +371,12 @@ function feedbackRow(number: number, date: string): string[] {
     number,
     date,
     attributes: [number % 4 === 0 ? '' : `u-${number}`, number % 3 ? 'pro' : ''],
-    answers: [text(number), number % 2 ? 'Positive, Pricing' : '', number % 5 === 0 ? '' : String(number % 5), number % 3 === 0 ? 'Negative' : ''],
+    answers: [
+      text(number),
+      number % 2 ? 'Positive, Pricing' : '',
+      number % 5 === 0 ? '' : String(number % 5),
+      number % 3 === 0 ? 'Negative' : '',
+    ],
   };
   return makeRow(spec, 3);
 }
@@ -437,281 +449,312 @@ for (const variant of VARIANTS) {
   const streams = hasQuote ? [ANSWERS] : [RESPONSES, ANSWERS];
   const selected = (stream: string): boolean => streams.includes(stream);
   const responsesIt = selected(RESPONSES) ? it : it.skip;
-  const responsesNote = selected(RESPONSES) ? '' : ` [not selected: a question of the ${variant.name} data holds '"', which the target cannot use as a column name]`;
+  const responsesNote = selected(RESPONSES)
+    ? ''
+    : ` [not selected: a question of the ${variant.name} data holds '"', which the target cannot use as a column name]`;
 
-  describe.skipIf(SKIP_REASON !== '')(`tap-hotjar | target-postgres → PostgreSQL (${variant.name} data; streams: ${streams.join(', ')})`, { timeout: 180_000 }, () => {
-    const schema = `hotjar_${variant.name.replace(/\W/g, '')}_${randomBytes(4).toString('hex')}`;
-    let sandbox: HotjarSandbox | undefined;
-    let dir = '';
-    let files: { config: string; catalog: string; target: string };
-    const discovered: string[] = [];
-    let first: PipelineRun | undefined;
-    let second: PipelineRun | undefined;
-    let statePath = '';
-    /** Responses added before the second run. */
-    const newKeys = new Set<string>();
-    /** Responses a resumed run emits again (inclusive cursor), before the second and the third run. */
-    let boundary2 = new Set<string>();
-    let boundary3 = new Set<string>();
-    const before: Record<string, number> = {};
-    let batchedAfterFirst: string | null = null;
+  describe.skipIf(SKIP_REASON !== '')(
+    `tap-hotjar | target-postgres → PostgreSQL (${variant.name} data; streams: ${streams.join(', ')})`,
+    { timeout: 180_000 },
+    () => {
+      const schema = `hotjar_${variant.name.replace(/\W/g, '')}_${randomBytes(4).toString('hex')}`;
+      let sandbox: HotjarSandbox | undefined;
+      let dir = '';
+      let files: { config: string; catalog: string; target: string };
+      const discovered: string[] = [];
+      let first: PipelineRun | undefined;
+      let second: PipelineRun | undefined;
+      let statePath = '';
+      /** Responses added before the second run. */
+      const newKeys = new Set<string>();
+      /** Responses a resumed run emits again (inclusive cursor), before the second and the third run. */
+      let boundary2 = new Set<string>();
+      let boundary3 = new Set<string>();
+      const before: Record<string, number> = {};
+      let batchedAfterFirst: string | null = null;
 
-    const table = (stream: string): string => `${ident(schema)}.${ident(stream)}`;
-    const count = (stream: string): number => Number(query<{ n: number }>(`SELECT count(*) AS n FROM ${table(stream)}`)[0]!.n);
-    const exists = (stream: string): boolean => tableColumns(schema, stream).length > 0;
-    const ran = (run: PipelineRun | undefined, which: string): PipelineRun => {
-      if (!run) throw new Error(`the ${which} run did not happen (see the first failure above)`);
-      return run;
-    };
-    const surveys = (): Surveys => surveysOf(sandbox!);
-    const answersInDb = (): AnswerRow[] =>
-      query<AnswerRow & { tags: unknown }>(
-        `SELECT survey_id::text AS survey_id, "number"::text AS number, question, answer, tags FROM ${table(ANSWERS)}`,
-      ).map((r) => ({ survey_id: r.survey_id, number: r.number, question: r.question, answer: r.answer, tags: normaliseTags(r.tags) }));
-    const responsesInDb = (): (ResponseKey & { date: string; site_id: string })[] =>
-      query<ResponseKey & { date: string; site_id: string }>(
-        `SELECT survey_id::text AS survey_id, "number"::text AS number, to_char("date submitted", 'YYYY-MM-DD HH24:MI:SS') AS date, site_id::text AS site_id FROM ${table(RESPONSES)}`,
-      );
-    const emitted = (run: PipelineRun, stream: string): ResponseKey[] =>
-      run.records(stream).map((r) => ({ survey_id: String(r['survey_id']), number: String(r['Number']) }));
-
-    beforeAll(async () => {
-      if (!existsSync(TAP)) {
-        throw new Error(`The tap is not built: ${TAP} is missing. Run \`npm run build\` (or set TAP_BIN to the tap's entry point).`);
-      }
-      if (!existsSync(TARGET)) throw new Error(`SINGER_TARGET_POSTGRES=${process.env['SINGER_TARGET_POSTGRES']}: ${TARGET} does not exist`);
-      query('SELECT 1 AS ok'); // fails early, with psql's message, when the database is unreachable
-      sandbox = await new HotjarSandbox({ siteId: SAMPLE_SITE_ID, surveys: variant.surveys() }).start();
-      dir = mkdtempSync(join(tmpdir(), `hotjar-pg-e2e-${variant.name}-`));
-      const write = (name: string, value: unknown): string => {
-        const path = join(dir, name);
-        writeFileSync(path, JSON.stringify(value, null, 2));
-        return path;
+      const table = (stream: string): string => `${ident(schema)}.${ident(stream)}`;
+      const count = (stream: string): number => Number(query<{ n: number }>(`SELECT count(*) AS n FROM ${table(stream)}`)[0]!.n);
+      const exists = (stream: string): boolean => tableColumns(schema, stream).length > 0;
+      const ran = (run: PipelineRun | undefined, which: string): PipelineRun => {
+        if (!run) throw new Error(`the ${which} run did not happen (see the first failure above)`);
+        return run;
       };
-      const config = write('config.json', sandbox.config({ max_attempts: 2, max_retry_wait_seconds: 0.05 }));
+      const surveys = (): Surveys => surveysOf(sandbox!);
+      const answersInDb = (): AnswerRow[] =>
+        query<AnswerRow & { tags: unknown }>(
+          `SELECT survey_id::text AS survey_id, "number"::text AS number, question, answer, tags FROM ${table(ANSWERS)}`,
+        ).map((r) => ({ survey_id: r.survey_id, number: r.number, question: r.question, answer: r.answer, tags: normaliseTags(r.tags) }));
+      const responsesInDb = (): (ResponseKey & { date: string; site_id: string })[] =>
+        query<ResponseKey & { date: string; site_id: string }>(
+          `SELECT survey_id::text AS survey_id, "number"::text AS number, to_char("date submitted", 'YYYY-MM-DD HH24:MI:SS') AS date, site_id::text AS site_id FROM ${table(RESPONSES)}`,
+        );
+      const emitted = (run: PipelineRun, stream: string): ResponseKey[] =>
+        run.records(stream).map((r) => ({ survey_id: String(r['survey_id']), number: String(r['Number']) }));
 
-      const disc = await runTap(['--config', config, '--discover']);
-      if (disc.code !== 0) throw new Error(`tap --discover failed (exit ${disc.code}): ${tail(disc.stderr)}`);
-      const catalog = JSON.parse(disc.stdout) as { streams: Record<string, unknown>[] };
-      for (const entry of catalog.streams) {
-        const id = String(entry['tap_stream_id'] ?? entry['stream']);
-        discovered.push(id);
-        const metadata = (entry['metadata'] ??= []) as { breadcrumb: string[]; metadata: Record<string, unknown> }[];
-        let root = metadata.find((m) => Array.isArray(m.breadcrumb) && m.breadcrumb.length === 0);
-        if (!root) metadata.push((root = { breadcrumb: [], metadata: {} }));
-        root.metadata['selected'] = streams.includes(id);
-        if (streams.includes(id)) root.metadata['replication-method'] = 'INCREMENTAL';
-      }
-      files = {
-        config,
-        catalog: write('catalog.json', catalog),
-        target: write('target.json', {
-          host: process.env['PGHOST'],
-          port: Number(process.env['PGPORT'] ?? 5432),
-          user: process.env['PGUSER'] ?? process.env['USER'],
-          password: process.env['PGPASSWORD'] ?? '',
-          dbname: process.env['PGDATABASE'] ?? process.env['PGUSER'],
-          default_target_schema: schema,
-          // _sdc_batched_at shows which rows a run wrote (the target upserts, so a re-emitted row gets a new one).
-          add_metadata_columns: true,
-        }),
-      };
-    });
-
-    afterAll(async () => {
-      await sandbox?.stop();
-      if (process.env['KEEP_PG_SCHEMA'] === '1') console.warn(`kept schema ${schema} and ${dir}`);
-      else {
-        try {
-          exec(`DROP SCHEMA IF EXISTS ${ident(schema)} CASCADE`);
-        } catch {
-          /* the database may be gone; nothing to clean then */
+      beforeAll(async () => {
+        if (!existsSync(TAP)) {
+          throw new Error(`The tap is not built: ${TAP} is missing. Run \`npm run build\` (or set TAP_BIN to the tap's entry point).`);
         }
-        if (dir) rmSync(dir, { recursive: true, force: true });
-      }
-    });
+        if (!existsSync(TARGET))
+          throw new Error(`SINGER_TARGET_POSTGRES=${process.env['SINGER_TARGET_POSTGRES']}: ${TARGET} does not exist`);
+        query('SELECT 1 AS ok'); // fails early, with psql's message, when the database is unreachable
+        sandbox = await new HotjarSandbox({ siteId: SAMPLE_SITE_ID, surveys: variant.surveys() }).start();
+        dir = mkdtempSync(join(tmpdir(), `hotjar-pg-e2e-${variant.name}-`));
+        const write = (name: string, value: unknown): string => {
+          const path = join(dir, name);
+          writeFileSync(path, JSON.stringify(value, null, 2));
+          return path;
+        };
+        const config = write('config.json', sandbox.config({ max_attempts: 2, max_retry_wait_seconds: 0.05 }));
 
-    it(`discover lists ${streams.join(' and ')}`, () => {
-      for (const s of streams) expect(discovered, `stream ${s} is not in the discovered catalog`).toContain(s);
-    });
-
-    // ---- first run -----------------------------------------------------------------------------------
-    it("first run: tap | target both exit 0; the target's STATE line is the tap's last STATE", async () => {
-      const run = await runPipeline(files);
-      writeFileSync(join(dir, 'tap-1.jsonl'), run.messages.map((m) => JSON.stringify(m)).join('\n'));
-      first = run;
-      expect(run.messages.filter((m) => m.type === 'NOT-JSON'), run.describe()).toEqual([]);
-      expect(run.tapCode, run.describe()).toBe(0);
-      expect(run.targetCode, run.describe()).toBe(0);
-      expect(run.tapState, `the tap printed no STATE\n${run.describe()}`).toBeDefined();
-      expect(run.targetState, `the target printed no STATE\n${run.describe()}`).toBeDefined();
-      expect(run.targetState).toEqual(run.tapState);
-    });
-
-    responsesIt(`survey_responses: every response is a row (count and Numbers per survey, site_id, Date Submitted)${responsesNote}`, () => {
-      const run = ran(first, 'first');
-      expect(exists(RESPONSES), `no table ${schema}.${RESPONSES}\n${run.describe()}`).toBe(true);
-      const actual = responsesInDb();
-      const expected = expectedResponses(surveys());
-      expect(run.records(RESPONSES).length, 'survey_responses RECORDs the tap printed').toBe(expected.length);
-      for (const id of surveys().keys()) {
-        const mine = (rs: ResponseKey[]) => rs.filter((r) => r.survey_id === id);
-        expect(mine(actual).length, `survey_responses: row count of survey ${id}`).toBe(mine(expected).length);
-        expect(sortedKeys(mine(actual)), `survey_responses: Numbers of survey ${id}`).toEqual(sortedKeys(mine(expected)));
-      }
-      expect(sortedJson(actual.map(({ survey_id, number, date }) => ({ survey_id, number, date })))).toEqual(sortedJson(expected));
-      expect(new Set(actual.map((r) => r.site_id))).toEqual(new Set([SAMPLE_SITE_ID]));
-    });
-
-    responsesIt(`survey_responses: the column of ${JSON.stringify(variant.responseColumn)} holds each response's answer exactly (multi-line, quoted, empty)${responsesNote}`, () => {
-      const run = ran(first, 'first');
-      expect(exists(RESPONSES), `no table ${schema}.${RESPONSES}\n${run.describe()}`).toBe(true);
-      const col = columnName(variant.responseColumn);
-      expect(tableColumns(schema, RESPONSES), `survey_responses: no column for the question ${JSON.stringify(variant.responseColumn)}`).toContain(col);
-      const actual = query<ResponseKey & { v: string | null }>(
-        `SELECT survey_id::text AS survey_id, "number"::text AS number, ${ident(col)} AS v FROM ${table(RESPONSES)}`,
-      );
-      const expected: (ResponseKey & { v: string | null })[] = [];
-      for (const [survey_id, s] of surveys()) {
-        const i = s.header.indexOf(variant.responseColumn);
-        for (const row of s.rows) expected.push({ survey_id, number: row[0]!, v: i < 0 ? null : stored(row[i]) });
-      }
-      // The data must exercise what this checks: quotes, line breaks, empty cells.
-      expect(expected.some((e) => e.v?.includes('"'))).toBe(true);
-      expect(expected.some((e) => e.v !== null && /\\r\\n|\\n|\n/.test(e.v))).toBe(true);
-      expect(expected.some((e) => e.v === null)).toBe(true);
-      expect(sortedJson(actual)).toEqual(sortedJson(expected));
-    });
-
-    it('survey_answers: every non-empty answer cell (questions and user attributes) is a row with its question, answer and tags', () => {
-      const run = ran(first, 'first');
-      expect(exists(ANSWERS), `no table ${schema}.${ANSWERS}\n${run.describe()}`).toBe(true);
-      expect(tableColumns(schema, ANSWERS), `columns of ${schema}.${ANSWERS}`).toEqual(
-        expect.arrayContaining(['site_id', 'survey_id', 'number', 'date submitted', 'question', 'answer', 'tags', 'position']),
-      );
-      const expected = expectedAnswers(surveys());
-      expect(expected.some((e) => e.question === 'User ID')).toBe(true); // user attributes are answer rows
-      expect(expected.some((e) => e.tags !== null)).toBe(true);
-      expect(run.records(ANSWERS).length, 'survey_answers RECORDs the tap printed').toBe(expected.length);
-      const actual = answersInDb();
-      expect(actual.length, 'survey_answers: row count').toBe(expected.length);
-      expect(sortedJson(actual)).toEqual(sortedJson(expected));
-    });
-
-    it('survey_answers: no fixed or "Tags for:" column is a question; one position per question, in header order; site_id', () => {
-      const run = ran(first, 'first');
-      expect(exists(ANSWERS), `no table ${schema}.${ANSWERS}\n${run.describe()}`).toBe(true);
-      const rows = query<{ survey_id: string; question: string; position: number | string | null; site_id: string }>(
-        `SELECT DISTINCT survey_id::text AS survey_id, question, position, site_id::text AS site_id FROM ${table(ANSWERS)}`,
-      );
-      const fixed = [...FIXED].map(stored);
-      expect(rows.filter((r) => fixed.includes(r.question) || r.question.startsWith(TAGS_PREFIX))).toEqual([]);
-      expect(new Set(rows.map((r) => r.site_id))).toEqual(new Set([SAMPLE_SITE_ID]));
-      for (const [survey_id, s] of surveys()) {
-        const byQuestion = new Map<string, Set<number>>();
-        for (const r of rows.filter((x) => x.survey_id === survey_id)) {
-          expect(r.position, `position of ${JSON.stringify(r.question)}`).not.toBeNull();
-          byQuestion.set(r.question, (byQuestion.get(r.question) ?? new Set<number>()).add(Number(r.position)));
+        const disc = await runTap(['--config', config, '--discover']);
+        if (disc.code !== 0) throw new Error(`tap --discover failed (exit ${disc.code}): ${tail(disc.stderr)}`);
+        const catalog = JSON.parse(disc.stdout) as { streams: Record<string, unknown>[] };
+        for (const entry of catalog.streams) {
+          const id = String(entry['tap_stream_id'] ?? entry['stream']);
+          discovered.push(id);
+          const metadata = (entry['metadata'] ??= []) as { breadcrumb: string[]; metadata: Record<string, unknown> }[];
+          let root = metadata.find((m) => Array.isArray(m.breadcrumb) && m.breadcrumb.length === 0);
+          if (!root) metadata.push((root = { breadcrumb: [], metadata: {} }));
+          root.metadata['selected'] = streams.includes(id);
+          if (streams.includes(id)) root.metadata['replication-method'] = 'INCREMENTAL';
         }
-        for (const [q, set] of byQuestion) expect(set.size, `positions of ${JSON.stringify(q)} in survey ${survey_id}`).toBe(1);
-        const headerOrder = s.header.map(stored).filter((q): q is string => q !== null && byQuestion.has(q));
-        const byPosition = [...byQuestion].sort((a, b) => [...a[1]][0]! - [...b[1]][0]!).map(([q]) => q);
-        expect(byPosition, `questions of survey ${survey_id} ordered by position`).toEqual(headerOrder);
-      }
-    });
+        files = {
+          config,
+          catalog: write('catalog.json', catalog),
+          target: write('target.json', {
+            host: process.env['PGHOST'],
+            port: Number(process.env['PGPORT'] ?? 5432),
+            user: process.env['PGUSER'] ?? process.env['USER'],
+            password: process.env['PGPASSWORD'] ?? '',
+            dbname: process.env['PGDATABASE'] ?? process.env['PGUSER'],
+            default_target_schema: schema,
+            // _sdc_batched_at shows which rows a run wrote (the target upserts, so a re-emitted row gets a new one).
+            add_metadata_columns: true,
+          }),
+        };
+      });
 
-    // ---- second run: resume from the target's STATE ------------------------------------------------------
-    it(`second run with the target's STATE as --state (after ${NEW_PER_SURVEY} new responses per survey): both exit 0`, async () => {
-      const firstRun = ran(first, 'first');
-      expect(firstRun.targetState, 'the first run left no state to resume from').toBeDefined();
-      statePath = join(dir, 'state.json');
-      writeFileSync(statePath, JSON.stringify(firstRun.targetState));
-      for (const s of streams) before[s] = exists(s) ? count(s) : 0;
-      const loaded = streams.filter(exists);
-      batchedAfterFirst = loaded.length
-        ? query<{ t: string | null }>(
-            `SELECT max(_sdc_batched_at)::text AS t FROM (${loaded.map((s) => `SELECT _sdc_batched_at FROM ${table(s)}`).join(' UNION ALL ')}) b`,
-          )[0]!.t
-        : null;
-
-      boundary2 = boundaryKeys(surveys());
-      // New responses: Numbers above the newest (with a gap), dates after it; newest first, on top of each survey.
-      for (const [id, s] of surveys()) {
-        const newest = s.rows[0]!;
-        const top = Number(newest[0]);
-        const topMs = Date.parse(`${newest[2]!.replace(' ', 'T')}Z`);
-        const added: string[][] = [];
-        for (let k = 1; k <= NEW_PER_SURVEY; k++) {
-          const number = top + k + (k > 1 ? 1 : 0);
-          added.unshift(variant.newRow(id, number, fileDate(topMs + k * 3_600_000)));
-          newKeys.add(keyOf({ survey_id: id, number: String(number) }));
+      afterAll(async () => {
+        await sandbox?.stop();
+        if (process.env['KEEP_PG_SCHEMA'] === '1') console.warn(`kept schema ${schema} and ${dir}`);
+        else {
+          try {
+            exec(`DROP SCHEMA IF EXISTS ${ident(schema)} CASCADE`);
+          } catch {
+            /* the database may be gone; nothing to clean then */
+          }
+          if (dir) rmSync(dir, { recursive: true, force: true });
         }
-        sandbox!.addResponses(id, added);
-      }
+      });
 
-      const run = await runPipeline({ ...files, state: statePath });
-      writeFileSync(join(dir, 'tap-2.jsonl'), run.messages.map((m) => JSON.stringify(m)).join('\n'));
-      second = run;
-      expect(run.tapCode, run.describe()).toBe(0);
-      expect(run.targetCode, run.describe()).toBe(0);
-      expect(run.targetState, `the target printed no STATE\n${run.describe()}`).toBeDefined();
-      expect(run.targetState).toEqual(run.tapState);
-    });
+      it(`discover lists ${streams.join(' and ')}`, () => {
+        for (const s of streams) expect(discovered, `stream ${s} is not in the discovered catalog`).toContain(s);
+      });
 
-    responsesIt(`survey_responses, second run: the tap emitted exactly the new responses and they were added${responsesNote}`, () => {
-      const run = ran(second, 'second');
-      // The tap's own RECORDs (teed from its stdout): the new responses, plus the cursor's second again
-      // (CURSOR_INCLUSIVE); nothing older.
-      const emittedKeys = new Set([...newKeys, ...boundary2]);
-      expect(run.records(RESPONSES).length, `survey_responses RECORDs on the second run: ${newKeys.size} new + ${boundary2.size} in the cursor's second\n${run.describe()}`).toBe(
-        emittedKeys.size,
+      // ---- first run -----------------------------------------------------------------------------------
+      it("first run: tap | target both exit 0; the target's STATE line is the tap's last STATE", async () => {
+        const run = await runPipeline(files);
+        writeFileSync(join(dir, 'tap-1.jsonl'), run.messages.map((m) => JSON.stringify(m)).join('\n'));
+        first = run;
+        expect(
+          run.messages.filter((m) => m.type === 'NOT-JSON'),
+          run.describe(),
+        ).toEqual([]);
+        expect(run.tapCode, run.describe()).toBe(0);
+        expect(run.targetCode, run.describe()).toBe(0);
+        expect(run.tapState, `the tap printed no STATE\n${run.describe()}`).toBeDefined();
+        expect(run.targetState, `the target printed no STATE\n${run.describe()}`).toBeDefined();
+        expect(run.targetState).toEqual(run.tapState);
+      });
+
+      responsesIt(
+        `survey_responses: every response is a row (count and Numbers per survey, site_id, Date Submitted)${responsesNote}`,
+        () => {
+          const run = ran(first, 'first');
+          expect(exists(RESPONSES), `no table ${schema}.${RESPONSES}\n${run.describe()}`).toBe(true);
+          const actual = responsesInDb();
+          const expected = expectedResponses(surveys());
+          expect(run.records(RESPONSES).length, 'survey_responses RECORDs the tap printed').toBe(expected.length);
+          for (const id of surveys().keys()) {
+            const mine = (rs: ResponseKey[]) => rs.filter((r) => r.survey_id === id);
+            expect(mine(actual).length, `survey_responses: row count of survey ${id}`).toBe(mine(expected).length);
+            expect(sortedKeys(mine(actual)), `survey_responses: Numbers of survey ${id}`).toEqual(sortedKeys(mine(expected)));
+          }
+          expect(sortedJson(actual.map(({ survey_id, number, date }) => ({ survey_id, number, date })))).toEqual(sortedJson(expected));
+          expect(new Set(actual.map((r) => r.site_id))).toEqual(new Set([SAMPLE_SITE_ID]));
+        },
       );
-      expect(sortedKeys(emitted(run, RESPONSES)), 'survey_responses RECORDs on the second run').toEqual([...emittedKeys].sort());
-      expect(count(RESPONSES), `survey_responses: rows after the second run (before: ${before[RESPONSES]})`).toBe(before[RESPONSES]! + newKeys.size);
-      expect(sortedJson(responsesInDb().map(({ survey_id, number, date }) => ({ survey_id, number, date })))).toEqual(sortedJson(expectedResponses(surveys())));
-      // The target upserts and stamps every row it writes: only the emitted rows have a newer _sdc_batched_at.
-      expect(batchedAfterFirst, 'no _sdc_batched_at after the first run').not.toBeNull();
-      const touched = query<ResponseKey>(
-        `SELECT survey_id::text AS survey_id, "number"::text AS number FROM ${table(RESPONSES)} WHERE _sdc_batched_at > '${batchedAfterFirst}'::timestamp`,
-      );
-      expect(sortedKeys(touched), 'survey_responses: rows written by the second run').toEqual([...emittedKeys].sort());
-    });
 
-    it('survey_answers, second run: the tap emitted exactly the new responses\' answers and they were added', () => {
-      const run = ran(second, 'second');
-      const expectedNew = expectedAnswers(surveys(), newKeys);
-      // New responses' answers, plus the answers of the cursor's second again (CURSOR_INCLUSIVE).
-      const expectedEmitted = expectedAnswers(surveys(), new Set([...newKeys, ...boundary2]));
-      expect(run.records(ANSWERS).length, `survey_answers RECORDs on the second run\n${run.describe()}`).toBe(expectedEmitted.length);
-      expect([...new Set(sortedKeys(emitted(run, ANSWERS)))]).toEqual([...new Set(sortedKeys(expectedEmitted))]);
-      expect(exists(ANSWERS), `no table ${schema}.${ANSWERS}`).toBe(true);
-      expect(count(ANSWERS), `survey_answers: rows after the second run (before: ${before[ANSWERS]})`).toBe(before[ANSWERS]! + expectedNew.length);
-      expect(sortedJson(answersInDb())).toEqual(sortedJson(expectedAnswers(surveys())));
-      expect(batchedAfterFirst, 'no _sdc_batched_at after the first run').not.toBeNull();
-      const touched = query<ResponseKey>(
-        `SELECT DISTINCT survey_id::text AS survey_id, "number"::text AS number FROM ${table(ANSWERS)} WHERE _sdc_batched_at > '${batchedAfterFirst}'::timestamp`,
+      responsesIt(
+        `survey_responses: the column of ${JSON.stringify(variant.responseColumn)} holds each response's answer exactly (multi-line, quoted, empty)${responsesNote}`,
+        () => {
+          const run = ran(first, 'first');
+          expect(exists(RESPONSES), `no table ${schema}.${RESPONSES}\n${run.describe()}`).toBe(true);
+          const col = columnName(variant.responseColumn);
+          expect(
+            tableColumns(schema, RESPONSES),
+            `survey_responses: no column for the question ${JSON.stringify(variant.responseColumn)}`,
+          ).toContain(col);
+          const actual = query<ResponseKey & { v: string | null }>(
+            `SELECT survey_id::text AS survey_id, "number"::text AS number, ${ident(col)} AS v FROM ${table(RESPONSES)}`,
+          );
+          const expected: (ResponseKey & { v: string | null })[] = [];
+          for (const [survey_id, s] of surveys()) {
+            const i = s.header.indexOf(variant.responseColumn);
+            for (const row of s.rows) expected.push({ survey_id, number: row[0]!, v: i < 0 ? null : stored(row[i]) });
+          }
+          // The data must exercise what this checks: quotes, line breaks, empty cells.
+          expect(expected.some((e) => e.v?.includes('"'))).toBe(true);
+          expect(expected.some((e) => e.v !== null && /\\r\\n|\\n|\n/.test(e.v))).toBe(true);
+          expect(expected.some((e) => e.v === null)).toBe(true);
+          expect(sortedJson(actual)).toEqual(sortedJson(expected));
+        },
       );
-      expect(sortedKeys(touched), 'survey_answers: responses written by the second run').toEqual([...new Set(sortedKeys(expectedEmitted))]);
-    });
 
-    // ---- third run: nothing new ------------------------------------------------------------------------
-    it(`third run with the second STATE and nothing new: ${CURSOR_INCLUSIVE ? "only the cursor's second again" : 'no RECORD'}, no row added`, async () => {
-      const secondRun = ran(second, 'second');
-      boundary3 = boundaryKeys(surveys());
-      const path = join(dir, 'state-2.json');
-      writeFileSync(path, JSON.stringify(secondRun.targetState));
-      const loaded = streams.filter(exists);
-      const counts = loaded.map(count);
-      const run = await runPipeline({ ...files, state: path });
-      expect(run.tapCode, run.describe()).toBe(0);
-      expect(run.targetCode, run.describe()).toBe(0);
-      for (const s of streams) {
-        const expected = s === RESPONSES ? [...boundary3].sort() : [...new Set(sortedKeys(expectedAnswers(surveys(), boundary3)))];
-        expect([...new Set(sortedKeys(emitted(run, s)))], `${s} RECORDs on the third run\n${run.describe()}`).toEqual(expected);
-      }
-      expect(run.messages.filter((m) => m.type === 'RECORD' && !streams.includes(m.stream ?? '')), 'RECORDs of unselected streams').toEqual([]);
-      expect(loaded.map(count), `row counts of ${loaded.join(', ')}`).toEqual(counts);
-      expect(run.targetState, `the target printed no STATE\n${run.describe()}`).toEqual(run.tapState);
-    });
-  });
+      it('survey_answers: every non-empty answer cell (questions and user attributes) is a row with its question, answer and tags', () => {
+        const run = ran(first, 'first');
+        expect(exists(ANSWERS), `no table ${schema}.${ANSWERS}\n${run.describe()}`).toBe(true);
+        expect(tableColumns(schema, ANSWERS), `columns of ${schema}.${ANSWERS}`).toEqual(
+          expect.arrayContaining(['site_id', 'survey_id', 'number', 'date submitted', 'question', 'answer', 'tags', 'position']),
+        );
+        const expected = expectedAnswers(surveys());
+        expect(expected.some((e) => e.question === 'User ID')).toBe(true); // user attributes are answer rows
+        expect(expected.some((e) => e.tags !== null)).toBe(true);
+        expect(run.records(ANSWERS).length, 'survey_answers RECORDs the tap printed').toBe(expected.length);
+        const actual = answersInDb();
+        expect(actual.length, 'survey_answers: row count').toBe(expected.length);
+        expect(sortedJson(actual)).toEqual(sortedJson(expected));
+      });
+
+      it('survey_answers: no fixed or "Tags for:" column is a question; one position per question, in header order; site_id', () => {
+        const run = ran(first, 'first');
+        expect(exists(ANSWERS), `no table ${schema}.${ANSWERS}\n${run.describe()}`).toBe(true);
+        const rows = query<{ survey_id: string; question: string; position: number | string | null; site_id: string }>(
+          `SELECT DISTINCT survey_id::text AS survey_id, question, position, site_id::text AS site_id FROM ${table(ANSWERS)}`,
+        );
+        const fixed = [...FIXED].map(stored);
+        expect(rows.filter((r) => fixed.includes(r.question) || r.question.startsWith(TAGS_PREFIX))).toEqual([]);
+        expect(new Set(rows.map((r) => r.site_id))).toEqual(new Set([SAMPLE_SITE_ID]));
+        for (const [survey_id, s] of surveys()) {
+          const byQuestion = new Map<string, Set<number>>();
+          for (const r of rows.filter((x) => x.survey_id === survey_id)) {
+            expect(r.position, `position of ${JSON.stringify(r.question)}`).not.toBeNull();
+            byQuestion.set(r.question, (byQuestion.get(r.question) ?? new Set<number>()).add(Number(r.position)));
+          }
+          for (const [q, set] of byQuestion) expect(set.size, `positions of ${JSON.stringify(q)} in survey ${survey_id}`).toBe(1);
+          const headerOrder = s.header.map(stored).filter((q): q is string => q !== null && byQuestion.has(q));
+          const byPosition = [...byQuestion].sort((a, b) => [...a[1]][0]! - [...b[1]][0]!).map(([q]) => q);
+          expect(byPosition, `questions of survey ${survey_id} ordered by position`).toEqual(headerOrder);
+        }
+      });
+
+      // ---- second run: resume from the target's STATE ------------------------------------------------------
+      it(`second run with the target's STATE as --state (after ${NEW_PER_SURVEY} new responses per survey): both exit 0`, async () => {
+        const firstRun = ran(first, 'first');
+        expect(firstRun.targetState, 'the first run left no state to resume from').toBeDefined();
+        statePath = join(dir, 'state.json');
+        writeFileSync(statePath, JSON.stringify(firstRun.targetState));
+        for (const s of streams) before[s] = exists(s) ? count(s) : 0;
+        const loaded = streams.filter(exists);
+        batchedAfterFirst = loaded.length
+          ? query<{ t: string | null }>(
+              `SELECT max(_sdc_batched_at)::text AS t FROM (${loaded.map((s) => `SELECT _sdc_batched_at FROM ${table(s)}`).join(' UNION ALL ')}) b`,
+            )[0]!.t
+          : null;
+
+        boundary2 = boundaryKeys(surveys());
+        // New responses: Numbers above the newest (with a gap), dates after it; newest first, on top of each survey.
+        for (const [id, s] of surveys()) {
+          const newest = s.rows[0]!;
+          const top = Number(newest[0]);
+          const topMs = Date.parse(`${newest[2]!.replace(' ', 'T')}Z`);
+          const added: string[][] = [];
+          for (let k = 1; k <= NEW_PER_SURVEY; k++) {
+            const number = top + k + (k > 1 ? 1 : 0);
+            added.unshift(variant.newRow(id, number, fileDate(topMs + k * 3_600_000)));
+            newKeys.add(keyOf({ survey_id: id, number: String(number) }));
+          }
+          sandbox!.addResponses(id, added);
+        }
+
+        const run = await runPipeline({ ...files, state: statePath });
+        writeFileSync(join(dir, 'tap-2.jsonl'), run.messages.map((m) => JSON.stringify(m)).join('\n'));
+        second = run;
+        expect(run.tapCode, run.describe()).toBe(0);
+        expect(run.targetCode, run.describe()).toBe(0);
+        expect(run.targetState, `the target printed no STATE\n${run.describe()}`).toBeDefined();
+        expect(run.targetState).toEqual(run.tapState);
+      });
+
+      responsesIt(`survey_responses, second run: the tap emitted exactly the new responses and they were added${responsesNote}`, () => {
+        const run = ran(second, 'second');
+        // The tap's own RECORDs (teed from its stdout): the new responses, plus the cursor's second again
+        // (CURSOR_INCLUSIVE); nothing older.
+        const emittedKeys = new Set([...newKeys, ...boundary2]);
+        expect(
+          run.records(RESPONSES).length,
+          `survey_responses RECORDs on the second run: ${newKeys.size} new + ${boundary2.size} in the cursor's second\n${run.describe()}`,
+        ).toBe(emittedKeys.size);
+        expect(sortedKeys(emitted(run, RESPONSES)), 'survey_responses RECORDs on the second run').toEqual([...emittedKeys].sort());
+        expect(count(RESPONSES), `survey_responses: rows after the second run (before: ${before[RESPONSES]})`).toBe(
+          before[RESPONSES]! + newKeys.size,
+        );
+        expect(sortedJson(responsesInDb().map(({ survey_id, number, date }) => ({ survey_id, number, date })))).toEqual(
+          sortedJson(expectedResponses(surveys())),
+        );
+        // The target upserts and stamps every row it writes: only the emitted rows have a newer _sdc_batched_at.
+        expect(batchedAfterFirst, 'no _sdc_batched_at after the first run').not.toBeNull();
+        const touched = query<ResponseKey>(
+          `SELECT survey_id::text AS survey_id, "number"::text AS number FROM ${table(RESPONSES)} WHERE _sdc_batched_at > '${batchedAfterFirst}'::timestamp`,
+        );
+        expect(sortedKeys(touched), 'survey_responses: rows written by the second run').toEqual([...emittedKeys].sort());
+      });
+
+      it("survey_answers, second run: the tap emitted exactly the new responses' answers and they were added", () => {
+        const run = ran(second, 'second');
+        const expectedNew = expectedAnswers(surveys(), newKeys);
+        // New responses' answers, plus the answers of the cursor's second again (CURSOR_INCLUSIVE).
+        const expectedEmitted = expectedAnswers(surveys(), new Set([...newKeys, ...boundary2]));
+        expect(run.records(ANSWERS).length, `survey_answers RECORDs on the second run\n${run.describe()}`).toBe(expectedEmitted.length);
+        expect([...new Set(sortedKeys(emitted(run, ANSWERS)))]).toEqual([...new Set(sortedKeys(expectedEmitted))]);
+        expect(exists(ANSWERS), `no table ${schema}.${ANSWERS}`).toBe(true);
+        expect(count(ANSWERS), `survey_answers: rows after the second run (before: ${before[ANSWERS]})`).toBe(
+          before[ANSWERS]! + expectedNew.length,
+        );
+        expect(sortedJson(answersInDb())).toEqual(sortedJson(expectedAnswers(surveys())));
+        expect(batchedAfterFirst, 'no _sdc_batched_at after the first run').not.toBeNull();
+        const touched = query<ResponseKey>(
+          `SELECT DISTINCT survey_id::text AS survey_id, "number"::text AS number FROM ${table(ANSWERS)} WHERE _sdc_batched_at > '${batchedAfterFirst}'::timestamp`,
+        );
+        expect(sortedKeys(touched), 'survey_answers: responses written by the second run').toEqual([
+          ...new Set(sortedKeys(expectedEmitted)),
+        ]);
+      });
+
+      // ---- third run: nothing new ------------------------------------------------------------------------
+      it(`third run with the second STATE and nothing new: ${CURSOR_INCLUSIVE ? "only the cursor's second again" : 'no RECORD'}, no row added`, async () => {
+        const secondRun = ran(second, 'second');
+        boundary3 = boundaryKeys(surveys());
+        const path = join(dir, 'state-2.json');
+        writeFileSync(path, JSON.stringify(secondRun.targetState));
+        const loaded = streams.filter(exists);
+        const counts = loaded.map(count);
+        const run = await runPipeline({ ...files, state: path });
+        expect(run.tapCode, run.describe()).toBe(0);
+        expect(run.targetCode, run.describe()).toBe(0);
+        for (const s of streams) {
+          const expected = s === RESPONSES ? [...boundary3].sort() : [...new Set(sortedKeys(expectedAnswers(surveys(), boundary3)))];
+          expect([...new Set(sortedKeys(emitted(run, s)))], `${s} RECORDs on the third run\n${run.describe()}`).toEqual(expected);
+        }
+        expect(
+          run.messages.filter((m) => m.type === 'RECORD' && !streams.includes(m.stream ?? '')),
+          'RECORDs of unselected streams',
+        ).toEqual([]);
+        expect(loaded.map(count), `row counts of ${loaded.join(', ')}`).toEqual(counts);
+        expect(run.targetState, `the target printed no STATE\n${run.describe()}`).toEqual(run.tapState);
+      });
+    },
+  );
 }

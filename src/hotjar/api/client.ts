@@ -50,20 +50,30 @@ export class ApiClient {
   /** The site's surveys with their questions, page by page. */
   surveyPages(): AsyncGenerator<unknown[]> {
     const site = this.options.siteId;
-    return this.pages(`${this.sitePath}/surveys`, { limit: String(PAGE_SIZE), with_questions: 'true' }, `survey list of site ${site}`, (err) => {
-      if (err.status === 404) {
-        return new ConfigError(`Hotjar's API knows no site ${site} (${describeFailure(err)}). Check site_id (the number on Hotjar's Sites & Organizations page) and api_base_url.`, {
+    return this.pages(
+      `${this.sitePath}/surveys`,
+      { limit: String(PAGE_SIZE), with_questions: 'true' },
+      `survey list of site ${site}`,
+      (err) => {
+        if (err.status === 404) {
+          return new ConfigError(
+            `Hotjar's API knows no site ${site} (${describeFailure(err)}). Check site_id (the number on Hotjar's Sites & Organizations page) and api_base_url.`,
+            {
+              cause: err,
+            },
+          );
+        }
+        if (err.status === 403) {
+          return new ConfigError(
+            `Hotjar's API refused the survey list of site ${site} (${describeFailure(err)}). Check site_id: an API key belongs to one organization and sees only its sites (Sites & Organizations page), and its scope must include surveys.`,
+            { cause: err },
+          );
+        }
+        return new ConfigError(`Hotjar's API rejected the survey list of site ${site} (${describeFailure(err)}). Check site_id.`, {
           cause: err,
         });
-      }
-      if (err.status === 403) {
-        return new ConfigError(
-          `Hotjar's API refused the survey list of site ${site} (${describeFailure(err)}). Check site_id: an API key belongs to one organization and sees only its sites (Sites & Organizations page), and its scope must include surveys.`,
-          { cause: err },
-        );
-      }
-      return new ConfigError(`Hotjar's API rejected the survey list of site ${site} (${describeFailure(err)}). Check site_id.`, { cause: err });
-    });
+      },
+    );
   }
 
   /** A survey's responses, newest first, page by page. */
@@ -86,9 +96,12 @@ export class ApiClient {
             { cause: err },
           );
         }
-        return new ConfigError(`Hotjar's API rejected the responses of survey ${surveyId} in site ${site} (${describeFailure(err)}). Check site_id and survey_ids.`, {
-          cause: err,
-        });
+        return new ConfigError(
+          `Hotjar's API rejected the responses of survey ${surveyId} in site ${site} (${describeFailure(err)}). Check site_id and survey_ids.`,
+          {
+            cause: err,
+          },
+        );
       },
     );
   }
@@ -159,7 +172,9 @@ export class ApiClient {
 async function readJson(res: Response, url: string, what: string): Promise<unknown> {
   if (res.statusCode >= 300 && res.statusCode < 400) {
     discard(res);
-    throw new SystemError(`Hotjar's API answered the ${what} with a redirect (HTTP ${res.statusCode}); the connector never follows redirects with a token. Check api_base_url.`);
+    throw new SystemError(
+      `Hotjar's API answered the ${what} with a redirect (HTTP ${res.statusCode}); the connector never follows redirects with a token. Check api_base_url.`,
+    );
   }
   if (res.statusCode < 200 || res.statusCode >= 300) throw await statusError(res, url);
   const text = await readText(res);

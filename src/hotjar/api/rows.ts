@@ -158,7 +158,10 @@ function put(row: string[], i: number, value: string): void {
 
 function attributeNames(response: unknown): string[] {
   const list = isObject(response) && Array.isArray(response['user_attributes']) ? response['user_attributes'] : [];
-  return list.filter(isObject).map((a) => attributeName(a['name'])).filter((n) => n !== '');
+  return list
+    .filter(isObject)
+    .map((a) => attributeName(a['name']))
+    .filter((n) => n !== '');
 }
 
 function attributeName(name: unknown): string {

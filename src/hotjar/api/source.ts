@@ -90,7 +90,10 @@ export class ApiSource implements SurveySource {
     const list = await this.listSurveys();
     const found = list.find((s) => s.id === surveyId);
     if (found) return found;
-    const shown = list.slice(0, 10).map((s) => s.id).join(', ');
+    const shown = list
+      .slice(0, 10)
+      .map((s) => s.id)
+      .join(', ');
     throw new ConfigError(
       `Hotjar's API lists no survey ${surveyId} in site ${this.options.siteId}${list.length ? ` (it lists ${shown}${list.length > 10 ? ', …' : ''})` : ' (it lists none)'}. Check survey_ids: with an API key they are the API's survey ids (the surveys stream shows them), or leave survey_ids out to read every survey of the site.`,
     );

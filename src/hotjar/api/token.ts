@@ -29,7 +29,7 @@ export const RENEW_BEFORE_MS = 60_000;
 export const DEFAULT_TOKEN_SECONDS = 3600;
 
 export const KEY_HELP =
-  'Hotjar API keys expire one year after they are created and cannot be extended: if this key is that old, or was deleted, an organization admin creates a new one in Hotjar under Settings > API, and the connector\'s credentials take its client ID and client secret.';
+  "Hotjar API keys expire one year after they are created and cannot be extended: if this key is that old, or was deleted, an organization admin creates a new one in Hotjar under Settings > API, and the connector's credentials take its client ID and client secret.";
 
 export interface TokenOptions {
   apiBaseUrl: string;
@@ -124,13 +124,19 @@ export class TokenAuthenticator implements Authenticator {
       const said = errorText(text);
       const hotjarSaid = said ? ` Hotjar said: ${said}.` : '';
       if (res.statusCode === 400 || res.statusCode === 401 || res.statusCode === 403) {
-        throw new AuthError(`Hotjar refused the API key with client ID ${clientId} (HTTP ${res.statusCode}).${hotjarSaid} Check client_id and client_secret. ${KEY_HELP}`, {
-          cause: err,
-        });
+        throw new AuthError(
+          `Hotjar refused the API key with client ID ${clientId} (HTTP ${res.statusCode}).${hotjarSaid} Check client_id and client_secret. ${KEY_HELP}`,
+          {
+            cause: err,
+          },
+        );
       }
-      throw new ConfigError(`Hotjar's token endpoint ${redactUrl(url)} answered HTTP ${res.statusCode}.${hotjarSaid} Check api_base_url (default https://api.hotjar.io).`, {
-        cause: err,
-      });
+      throw new ConfigError(
+        `Hotjar's token endpoint ${redactUrl(url)} answered HTTP ${res.statusCode}.${hotjarSaid} Check api_base_url (default https://api.hotjar.io).`,
+        {
+          cause: err,
+        },
+      );
     }
     let parsed: unknown;
     try {
@@ -142,12 +148,16 @@ export class TokenAuthenticator implements Authenticator {
     const value = obj['access_token'];
     addSecret(value);
     if (typeof value !== 'string' || value === '') {
-      throw new SystemError(`Hotjar's token endpoint answered without an access_token for client ID ${clientId}. Hotjar may have changed its API; report it.`);
+      throw new SystemError(
+        `Hotjar's token endpoint answered without an access_token for client ID ${clientId}. Hotjar may have changed its API; report it.`,
+      );
     }
     const type = obj['token_type'];
     // token_type is seen as both "Bearer" and "bearer"; absent is taken as Bearer ([unknown]: the only kind clients report).
     if (type !== undefined && (typeof type !== 'string' || type.toLowerCase() !== 'bearer')) {
-      throw new SystemError(`Hotjar's token endpoint gave a token of type ${snippet(JSON.stringify(type), 40)}; the connector only knows Bearer tokens. Report it.`);
+      throw new SystemError(
+        `Hotjar's token endpoint gave a token of type ${snippet(JSON.stringify(type), 40)}; the connector only knows Bearer tokens. Report it.`,
+      );
     }
     const seconds = typeof obj['expires_in'] === 'number' && obj['expires_in'] > 0 ? obj['expires_in'] : DEFAULT_TOKEN_SECONDS;
     const lifeMs = seconds * 1000;

@@ -57,9 +57,12 @@ export class ExportClient {
           : err.status === 401 || err.status === 403
             ? `Hotjar refused the ${what} even after a fresh login (${describeFailure(err)})`
             : `Hotjar rejected the ${what} (${describeFailure(err)})`;
-      throw new ConfigError(`${why}. Check site_id; or list the surveys to read in survey_ids (the numbers in each survey's URL on insights.hotjar.com).`, {
-        cause: err,
-      });
+      throw new ConfigError(
+        `${why}. Check site_id; or list the surveys to read in survey_ids (the numbers in each survey's URL on insights.hotjar.com).`,
+        {
+          cause: err,
+        },
+      );
     });
   }
 
@@ -175,9 +178,12 @@ export class ExportClient {
           if (res.statusCode < 200 || res.statusCode >= 300) {
             const err = await statusError(res, target.toString());
             if (isRetryable(err)) throw err;
-            throw new BrokenExportError(`The storage host refused the download of ${label} (${describeFailure(err)}); the link may have expired.`, {
-              cause: err,
-            });
+            throw new BrokenExportError(
+              `The storage host refused the download of ${label} (${describeFailure(err)}); the link may have expired.`,
+              {
+                cause: err,
+              },
+            );
           }
           return { value: await use(res) };
         });
@@ -222,7 +228,14 @@ export function isInternalHost(hostname: string): boolean {
   if (v4) {
     const a = Number(v4[1]);
     const b = Number(v4[2]);
-    return a === 10 || a === 0 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
+    return (
+      a === 10 ||
+      a === 0 ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 169 && b === 254) ||
+      (a === 100 && b >= 64 && b <= 127)
+    );
   }
   if (host.includes(':')) return host.startsWith('fc') || host.startsWith('fd') || host.startsWith('fe80') || host.startsWith('::ffff:');
   return false;

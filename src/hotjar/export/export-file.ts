@@ -120,7 +120,12 @@ function problem(kind: ErrorClass, label: string, what: string, cause?: unknown)
 // verifyExport
 
 /** Verifies a spooled export completely before anything is parsed. `label` is e.g. "survey 123" and must appear in every error message. */
-export async function verifyExport(file: SpooledDownload, label: string, limits: ExportLimits = DEFAULT_LIMITS, options: VerifyOptions = {}): Promise<VerifiedExport> {
+export async function verifyExport(
+  file: SpooledDownload,
+  label: string,
+  limits: ExportLimits = DEFAULT_LIMITS,
+  options: VerifyOptions = {},
+): Promise<VerifiedExport> {
   try {
     const fh = await openFile(file.path, 'r');
     try {
@@ -136,10 +141,20 @@ export async function verifyExport(file: SpooledDownload, label: string, limits:
 }
 
 /** Sorts the file into empty, ZIP or plain CSV by its first bytes. */
-async function verifyOpened(fh: FileHandle, file: SpooledDownload, label: string, limits: ExportLimits, options: VerifyOptions): Promise<VerifiedExport> {
+async function verifyOpened(
+  fh: FileHandle,
+  file: SpooledDownload,
+  label: string,
+  limits: ExportLimits,
+  options: VerifyOptions,
+): Promise<VerifiedExport> {
   const { size } = await fh.stat();
   if (size !== file.bytes) {
-    throw problem(BrokenExportError, label, `was received as ${file.bytes} bytes but its spool file holds ${size}; the download is incomplete.`);
+    throw problem(
+      BrokenExportError,
+      label,
+      `was received as ${file.bytes} bytes but its spool file holds ${size}; the download is incomplete.`,
+    );
   }
   if (size === 0) throw problem(BrokenExportError, label, 'is an empty download (0 bytes); it was cut before any data arrived.');
   const magic = await readAt(fh, 0, 4);
@@ -158,7 +173,11 @@ function checkLocalMagic(magic: Buffer, label: string): void {
   if (magic.length < 4 && SIG_LOCAL.subarray(0, magic.length).equals(magic)) {
     throw problem(BrokenExportError, label, 'ended inside its first ZIP header; the download was cut short.');
   }
-  throw problem(DataError, label, 'starts like a ZIP archive ("PK") but not with a file header: it holds no file, or is not a Hotjar export.');
+  throw problem(
+    DataError,
+    label,
+    'starts like a ZIP archive ("PK") but not with a file header: it holds no file, or is not a Hotjar export.',
+  );
 }
 
 // --- plain CSV
@@ -175,7 +194,8 @@ async function verifyPlainCsv(file: SpooledDownload, label: string, options: Ver
   const scanner = options.csvPath === undefined ? undefined : new CsvLayoutScanner(options.blockBytes ?? DEFAULT_BLOCK_BYTES);
   const { quotes, last } = await scanCsv(file.path, scanner);
   // Hotjar quotes every field and ends the file with a line break.
-  if (quotes % 2 === 1) throw problem(BrokenExportError, label, 'is a plain CSV that ends inside a quoted field; the download was cut short.');
+  if (quotes % 2 === 1)
+    throw problem(BrokenExportError, label, 'is a plain CSV that ends inside a quoted field; the download was cut short.');
   if (last !== LF) throw problem(BrokenExportError, label, 'is a plain CSV that ends in the middle of a line; the download was cut short.');
   return {
     kind: 'csv',
@@ -211,7 +231,14 @@ interface Span {
  * The whole ZIP check. The layout must be, with nothing in between:
  * [local header][data][descriptor?] [central directory: 1 record] [zip64 end + locator?] [end record][comment]
  */
-async function verifyZip(fh: FileHandle, path: string, size: number, label: string, limits: ExportLimits, options: VerifyOptions): Promise<VerifiedExport> {
+async function verifyZip(
+  fh: FileHandle,
+  path: string,
+  size: number,
+  label: string,
+  limits: ExportLimits,
+  options: VerifyOptions,
+): Promise<VerifiedExport> {
   const end = await readEndRecords(fh, size, label);
   checkEntryCount(end.entries, label);
   await expectAdjacent(fh, end.cdOffset + end.cdSize, end.dirEnd, 'between its central directory and its end record', label);
@@ -227,10 +254,22 @@ async function verifyZip(fh: FileHandle, path: string, size: number, label: stri
     const span: Span = { path, start: local.fileDataStart, length: entry.compressedSize, method: entry.compressionMethod };
     const { csvPath } = options;
     const scanner = csvPath === undefined ? undefined : new CsvLayoutScanner(options.blockBytes ?? DEFAULT_BLOCK_BYTES);
-    const csvBytes = await checkData(span, entry, limits, label, csvPath === undefined || !scanner ? undefined : { path: csvPath, scanner });
-    if (csvBytes === 0) throw problem(DataError, label, `is a ZIP archive that holds an empty CSV (${entry.fileName}, 0 bytes): not even a header row.`);
+    const csvBytes = await checkData(
+      span,
+      entry,
+      limits,
+      label,
+      csvPath === undefined || !scanner ? undefined : { path: csvPath, scanner },
+    );
+    if (csvBytes === 0)
+      throw problem(DataError, label, `is a ZIP archive that holds an empty CSV (${entry.fileName}, 0 bytes): not even a header row.`);
     if (csvPath === undefined || !scanner) return { kind: 'zip', csvBytes, open: () => openSpan(span) };
-    return { kind: 'zip', csvBytes, open: () => createReadStream(csvPath, { highWaterMark: BIG_CHUNK }), csv: { path: csvPath, layout: scanner.finish() } };
+    return {
+      kind: 'zip',
+      csvBytes,
+      open: () => createReadStream(csvPath, { highWaterMark: BIG_CHUNK }),
+      csv: { path: csvPath, layout: scanner.finish() },
+    };
   } finally {
     zip.close();
   }
@@ -257,7 +296,11 @@ async function readEndRecords(fh: FileHandle, size: number, label: string): Prom
       ? await readZip64End(fh, tail.subarray(at - LOCATOR_SIZE, at), endAt - LOCATOR_SIZE, size, label)
       : { entries: tail.readUInt16LE(at + 10), cdSize: tail.readUInt32LE(at + 12), cdOffset: tail.readUInt32LE(at + 16), dirEnd: endAt };
   if (records.cdOffset + records.cdSize > size) {
-    throw problem(BrokenExportError, label, `is shorter (${size} bytes) than its ZIP directory says (${records.cdOffset + records.cdSize}); the download was cut short.`);
+    throw problem(
+      BrokenExportError,
+      label,
+      `is shorter (${size} bytes) than its ZIP directory says (${records.cdOffset + records.cdSize}); the download was cut short.`,
+    );
   }
   return records;
 }
@@ -277,11 +320,20 @@ function findEndRecord(tail: Buffer, label: string): number {
     if (last === -1) last = i;
     if (i + END_SIZE + tail.readUInt16LE(i + 20) !== tail.length) continue;
     if (found !== -1 || last !== i) {
-      throw problem(DataError, label, 'is a ZIP archive whose comment holds another end-of-directory signature: refusing an ambiguous archive.');
+      throw problem(
+        DataError,
+        label,
+        'is a ZIP archive whose comment holds another end-of-directory signature: refusing an ambiguous archive.',
+      );
     }
     found = i;
   }
-  if (found === -1) throw problem(BrokenExportError, label, 'is a ZIP archive without a valid end record (no central directory); the download was cut short.');
+  if (found === -1)
+    throw problem(
+      BrokenExportError,
+      label,
+      'is a ZIP archive without a valid end record (no central directory); the download was cut short.',
+    );
   return found;
 }
 
@@ -292,7 +344,8 @@ async function readZip64End(fh: FileHandle, locator: Buffer, locatorAt: number, 
     throw problem(BrokenExportError, label, 'is shorter than its zip64 end record says; the download was cut short.');
   }
   const record = await readAt(fh, recordAt, END64_SIZE);
-  if (record.readUInt32LE(0) !== SIG_END64) throw problem(DamagedExportError, label, 'has no zip64 end record where its locator points; the download was damaged.');
+  if (record.readUInt32LE(0) !== SIG_END64)
+    throw problem(DamagedExportError, label, 'has no zip64 end record where its locator points; the download was damaged.');
   await expectAdjacent(fh, recordAt + 12 + Number(record.readBigUInt64LE(4)), locatorAt, 'between its zip64 end record and locator', label);
   return {
     entries: Number(record.readBigUInt64LE(32)),
@@ -314,7 +367,8 @@ function checkEntryCount(entries: number, label: string): void {
  */
 async function expectAdjacent(fh: FileHandle, from: number, to: number, where: string, label: string): Promise<void> {
   if (from === to) return;
-  if (from > to) throw problem(DamagedExportError, label, `has ZIP structures that overlap ${where} (by ${from - to} bytes); the download was damaged.`);
+  if (from > to)
+    throw problem(DamagedExportError, label, `has ZIP structures that overlap ${where} (by ${from - to} bytes); the download was damaged.`);
   const hidden = await findHeader(fh, from, to);
   if (hidden !== undefined) {
     throw problem(DataError, label, `hides another ZIP header at byte ${hidden} (${where}); a Hotjar export holds exactly one CSV file.`);
@@ -365,7 +419,11 @@ function readOnlyEntry(zip: ZipFile, label: string): Promise<Entry> {
 function checkEntry(entry: Entry, label: string): void {
   if (entry.isEncrypted()) throw problem(DataError, label, `is an encrypted ZIP archive (${entry.fileName}); it cannot be read.`);
   if (entry.compressionMethod !== STORED && entry.compressionMethod !== DEFLATED) {
-    throw problem(DataError, label, `uses ZIP compression method ${entry.compressionMethod} (${entry.fileName}); only stored and deflate are supported.`);
+    throw problem(
+      DataError,
+      label,
+      `uses ZIP compression method ${entry.compressionMethod} (${entry.fileName}); only stored and deflate are supported.`,
+    );
   }
 }
 
@@ -398,8 +456,16 @@ function checkLocalHeader(local: LocalFileHeader, entry: Entry, label: string): 
   const agree =
     (local.generalPurposeBitFlag & flags) === (entry.generalPurposeBitFlag & flags) &&
     local.compressionMethod === entry.compressionMethod &&
-    (streamed || (local.crc32 === entry.crc32 && same(local.compressedSize, entry.compressedSize) && same(local.uncompressedSize, entry.uncompressedSize)));
-  if (!agree) throw problem(DamagedExportError, label, `has a ZIP file header that contradicts its central directory (${entry.fileName}); the download was damaged.`);
+    (streamed ||
+      (local.crc32 === entry.crc32 &&
+        same(local.compressedSize, entry.compressedSize) &&
+        same(local.uncompressedSize, entry.uncompressedSize)));
+  if (!agree)
+    throw problem(
+      DamagedExportError,
+      label,
+      `has a ZIP file header that contradicts its central directory (${entry.fileName}); the download was damaged.`,
+    );
 }
 
 /** The entry's data, and its data descriptor if it has one, must end exactly where the directory starts. */
@@ -408,7 +474,8 @@ async function checkEntryEnd(fh: FileHandle, entry: Entry, dataStart: number, cd
   if (entry.generalPurposeBitFlag & FLAG_DESCRIPTOR) {
     const length = cdOffset - dataEnd;
     if (DESCRIPTOR_LENGTHS.has(length)) return checkDescriptor(await readAt(fh, dataEnd, length), entry, label);
-    if (length === 0) throw problem(DamagedExportError, label, 'lacks the data descriptor its ZIP header announces; the download was damaged.');
+    if (length === 0)
+      throw problem(DamagedExportError, label, 'lacks the data descriptor its ZIP header announces; the download was damaged.');
   }
   await expectAdjacent(fh, dataEnd, cdOffset, 'between its CSV data and its central directory', label);
 }
@@ -421,15 +488,30 @@ function checkDescriptor(buf: Buffer, entry: Entry, label: string): void {
   const crc = body.readUInt32LE(0);
   const compressed = wide ? Number(body.readBigUInt64LE(4)) : body.readUInt32LE(4);
   const inflated = wide ? Number(body.readBigUInt64LE(12)) : body.readUInt32LE(8);
-  const agree = (!signed || buf.readUInt32LE(0) === SIG_DESCRIPTOR) && crc === entry.crc32 && compressed === entry.compressedSize && inflated === entry.uncompressedSize;
-  if (!agree) throw problem(DamagedExportError, label, `has a ZIP data descriptor that contradicts its central directory (${entry.fileName}); the download was damaged.`);
+  const agree =
+    (!signed || buf.readUInt32LE(0) === SIG_DESCRIPTOR) &&
+    crc === entry.crc32 &&
+    compressed === entry.compressedSize &&
+    inflated === entry.uncompressedSize;
+  if (!agree)
+    throw problem(
+      DamagedExportError,
+      label,
+      `has a ZIP data descriptor that contradicts its central directory (${entry.fileName}); the download was damaged.`,
+    );
 }
 
 /**
  * The zip-bomb guard: an absolute bound, and a bound on the ratio once past 1/64th of it (real exports
  * of repetitive answers reach ~300:1). Applied to what the directory declares, then to what inflates.
  */
-function checkBounds(inflated: number, compressed: number, limits: ExportLimits, label: string, verb: 'declares' | 'inflates to at least'): void {
+function checkBounds(
+  inflated: number,
+  compressed: number,
+  limits: ExportLimits,
+  label: string,
+  verb: 'declares' | 'inflates to at least',
+): void {
   if (inflated > limits.maxInflatedBytes) {
     throw problem(
       DataError,
@@ -450,7 +532,13 @@ function checkBounds(inflated: number, compressed: number, limits: ExportLimits,
  * Inflates the whole entry: its CRC-32 and size must be the directory's, and it must use all its bytes.
  * With `copy`, the inflated bytes are also written to a file and scanned for their layout.
  */
-async function checkData(span: Span, entry: Entry, limits: ExportLimits, label: string, copy?: { path: string; scanner: CsvLayoutScanner }): Promise<number> {
+async function checkData(
+  span: Span,
+  entry: Entry,
+  limits: ExportLimits,
+  label: string,
+  copy?: { path: string; scanner: CsvLayoutScanner },
+): Promise<number> {
   const stream = openSpan(span, copy ? BIG_CHUNK : CHUNK);
   const out = copy ? createWriteStream(copy.path, { highWaterMark: 1024 * 1024 }) : undefined;
   const outFailed = out ? once(out, 'error').then(([err]) => Promise.reject(writeError(err, copy!.path, label))) : undefined;
@@ -481,7 +569,11 @@ async function checkData(span: Span, entry: Entry, limits: ExportLimits, label: 
   }
   const used = 'bytesWritten' in stream ? (stream as InflateRaw).bytesWritten : span.length;
   if (used < span.length) {
-    throw problem(DataError, label, `holds ${span.length - used} bytes after the end of its compressed CSV, inside its ZIP entry; refusing what may be a hidden file.`);
+    throw problem(
+      DataError,
+      label,
+      `holds ${span.length - used} bytes after the end of its compressed CSV, inside its ZIP entry; refusing what may be a hidden file.`,
+    );
   }
   return size;
 }
@@ -491,7 +583,10 @@ async function checkData(span: Span, entry: Entry, limits: ExportLimits, label: 
  * both to verify and to parse, so that what is parsed is read exactly as what was verified.
  */
 function openSpan(span: Span, chunk = CHUNK): Readable {
-  const raw = span.length === 0 ? Readable.from([]) : createReadStream(span.path, { start: span.start, end: span.start + span.length - 1, highWaterMark: chunk });
+  const raw =
+    span.length === 0
+      ? Readable.from([])
+      : createReadStream(span.path, { start: span.start, end: span.start + span.length - 1, highWaterMark: chunk });
   if (span.method === STORED) return raw;
   const inflate = createInflateRaw({ chunkSize: chunk });
   // Errors reach the consumer through `inflate`; a consumer that stops early closes the file through it.
@@ -504,8 +599,10 @@ function inflateError(err: unknown, label: string): Error {
   if (err instanceof ConnectorError) return err;
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const message = (err as Error).message;
-  if (code === 'Z_BUF_ERROR') return problem(BrokenExportError, label, `ends inside its compressed CSV (${message}); the download was cut short.`, err);
-  if (code.startsWith('Z_')) return problem(DamagedExportError, label, `holds invalid compressed data (${message}); the download was damaged.`, err);
+  if (code === 'Z_BUF_ERROR')
+    return problem(BrokenExportError, label, `ends inside its compressed CSV (${message}); the download was cut short.`, err);
+  if (code.startsWith('Z_'))
+    return problem(DamagedExportError, label, `holds invalid compressed data (${message}); the download was damaged.`, err);
   return err as Error;
 }
 
@@ -517,14 +614,21 @@ async function closeStream(out: WriteStream): Promise<void> {
 
 /** The CSV copy could not be written: the machine's fault (a full disk), not the export's. */
 function writeError(err: unknown, path: string, label: string): ConnectorError {
-  return problem(SystemError, label, `could not be written to ${path} as it was checked (${(err as Error).message}); check the free space of the temporary folder.`, err);
+  return problem(
+    SystemError,
+    label,
+    `could not be written to ${path} as it was checked (${(err as Error).message}); check the free space of the temporary folder.`,
+    err,
+  );
 }
 
 /** yauzl's plain errors in the export's terms. */
 function structureError(err: Error, label: string): ConnectorError {
   const m = err.message;
-  if (/unexpected EOF|overflows file bounds/.test(m)) return problem(BrokenExportError, label, `is shorter than its ZIP directory says (${m}); the download was cut short.`, err);
-  if (/encryption|multi-disk|fileName|absolute path|relative path/.test(m)) return problem(DataError, label, `is a ZIP archive that cannot be accepted (${m}).`, err);
+  if (/unexpected EOF|overflows file bounds/.test(m))
+    return problem(BrokenExportError, label, `is shorter than its ZIP directory says (${m}); the download was cut short.`, err);
+  if (/encryption|multi-disk|fileName|absolute path|relative path/.test(m))
+    return problem(DataError, label, `is a ZIP archive that cannot be accepted (${m}).`, err);
   return problem(DamagedExportError, label, `has an inconsistent ZIP structure (${m}); the download was damaged.`, err);
 }
 
@@ -571,7 +675,11 @@ export async function* csvHead(body: AsyncIterable<Uint8Array>, label: string): 
  * The local file header at the start of a streaming body: its method, and the stored size when the
  * header holds it (a streamed entry writes it after the data instead).
  */
-async function readStreamedHeader(input: ChunkReader, magic: Buffer, label: string): Promise<{ method: number; compressedSize: number | undefined }> {
+async function readStreamedHeader(
+  input: ChunkReader,
+  magic: Buffer,
+  label: string,
+): Promise<{ method: number; compressedSize: number | undefined }> {
   const header = Buffer.concat([magic, await input.take(LOCAL_SIZE - magic.length)]);
   const cut = (): ConnectorError => problem(BrokenExportError, label, 'ended inside its first ZIP header; the download was cut short.');
   if (header.length < LOCAL_SIZE) throw cut();
@@ -582,7 +690,8 @@ async function readStreamedHeader(input: ChunkReader, magic: Buffer, label: stri
   const flags = header.readUInt16LE(6);
   const method = header.readUInt16LE(8);
   const name = names.subarray(0, nameLength).toString('utf8');
-  if (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) throw problem(DataError, label, `is an encrypted ZIP archive (${name}); it cannot be read.`);
+  if (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION))
+    throw problem(DataError, label, `is an encrypted ZIP archive (${name}); it cannot be read.`);
   if (method !== STORED && method !== DEFLATED) {
     throw problem(DataError, label, `uses ZIP compression method ${method} (${name}); only stored and deflate are supported.`);
   }

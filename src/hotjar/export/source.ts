@@ -83,7 +83,10 @@ export class ExportSource implements Omit<SurveySource, 'listSurveys'> {
         const verified = await verifyExport(spooled, label, limits, { csvPath });
         if (verified.csv && verified.csv.path !== path) rmSync(path, { force: true }); // the CSV was written out while it was checked
         // Opened only if iterated: a block reader never starts the row worker.
-        const rows = csvRows({ [Symbol.asyncIterator]: () => (verified.open() as AsyncIterable<Buffer>)[Symbol.asyncIterator]() }, maxRecordBytes);
+        const rows = csvRows(
+          { [Symbol.asyncIterator]: () => (verified.open() as AsyncIterable<Buffer>)[Symbol.asyncIterator]() },
+          maxRecordBytes,
+        );
         const layout = verified.csv?.layout;
         return {
           rows: withDataErrors(rows, label),
@@ -100,7 +103,9 @@ export class ExportSource implements Omit<SurveySource, 'listSurveys'> {
         rmSync(csvPath, { force: true });
         if (signal?.aborted) throw new CancelledError(signal.reason as NodeJS.Signals);
         if (!(err instanceof BrokenExportError) || attempt >= maxAttempts) throw err;
-        log(`Survey ${surveyId}: ${err.message} Retrying from a fresh export (attempt ${attempt + 1} of ${maxAttempts}); nothing was emitted from the broken one.`);
+        log(
+          `Survey ${surveyId}: ${err.message} Retrying from a fresh export (attempt ${attempt + 1} of ${maxAttempts}); nothing was emitted from the broken one.`,
+        );
       }
     }
   }
@@ -121,7 +126,10 @@ async function* withDataErrors(rows: AsyncGenerator<string[][]>, label: string):
 }
 
 function dataError(err: unknown, label: string): unknown {
-  if (err instanceof CsvSyntaxError || (err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('CSV_'))) {
+  if (
+    err instanceof CsvSyntaxError ||
+    (err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('CSV_'))
+  ) {
     const lines = err instanceof CsvSyntaxError ? err.lines : (err as { lines?: number }).lines;
     const code = err instanceof CsvSyntaxError ? err.code : String((err as { code: unknown }).code);
     const at = `line ${String(lines ?? '?')}`;

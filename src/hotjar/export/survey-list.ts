@@ -27,12 +27,15 @@ export const DECLARED_SURVEY_FIELDS: readonly string[] = [
 ];
 
 const ASK = 'Hotjar answered the survey list in a shape the connector does not know';
-const FIX = 'List the surveys to read in survey_ids (the numbers in each survey\'s URL on insights.hotjar.com); the export does not need this list.';
+const FIX =
+  "List the surveys to read in survey_ids (the numbers in each survey's URL on insights.hotjar.com); the export does not need this list.";
 
 export function parseInternalSurveyList(body: unknown, siteId: string): SurveyInfo[] {
   const list = surveyArray(body);
   if (list === undefined) {
-    throw new ConfigError(`${ASK} (expected a list of surveys with an "id", or an object holding one such list, for site ${siteId}). ${FIX}`);
+    throw new ConfigError(
+      `${ASK} (expected a list of surveys with an "id", or an object holding one such list, for site ${siteId}). ${FIX}`,
+    );
   }
   return list.map((entry, i) => {
     const id = idOf(isObject(entry) ? entry['id'] : undefined);
