@@ -50,7 +50,8 @@ async function main(): Promise<void> {
   const apiConfig = official.config();
   const apiOut = values['api-config-out'];
   if (apiOut) writeFileSync(apiOut, `${JSON.stringify(apiConfig, null, 2)}\n`);
-  const config = sandbox.config();
+  // One survey at a time, so a read gives its records in the order of integration_tests/expected_records.jsonl (CAT's exact_order).
+  const config = sandbox.config({ max_concurrent_surveys: 1 });
   const out = values['config-out'];
   if (out) writeFileSync(out, `${JSON.stringify(config, null, 2)}\n`);
   process.stderr.write(
