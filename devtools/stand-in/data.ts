@@ -1,5 +1,5 @@
 /**
- * Sample surveys for the Hotjar stand-in, in the shape of a real export (see ../shared/samples): fixed
+ * Sample surveys for the Hotjar stand-in, in the shape of a real export (the team's sample export file): fixed
  * columns, user attributes, question columns whose headers hold newlines, commas, quotes and Unicode,
  * "Tags for:" columns, answers with line breaks, quotes, commas, empty cells. Deterministic.
  */

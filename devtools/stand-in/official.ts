@@ -1,6 +1,6 @@
 /**
  * A local stand-in for Hotjar's official API (api.hotjar.io), over real HTTP, built to
- * ../shared/hotjar-official-api.md. Its surveys are the SAME SurveyData the password-mode stand-in
+ * the team's notes on the official API (hotjar-official-api.md). Its surveys are the SAME SurveyData the password-mode stand-in
  * exports as CSV (data.ts), laid out as the API gives them, so the same sample surveys read the same
  * columns in both modes:
  *

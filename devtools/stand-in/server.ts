@@ -1,5 +1,5 @@
 /**
- * A local stand-in for Hotjar, over real HTTP, following ../shared/hotjar-api.md:
+ * A local stand-in for Hotjar, over real HTTP, following the team's notes on the internal API (hotjar-api.md):
  * - POST {api}/v2/users {"action":"login",…} → 200 {"access_key","success":true,"user_id"} with Set-Cookie
  *   (a session cookie and ACC = the account id). Wrong credentials: the real shape is unknown; the
  *   stand-in answers 401 {"success":false,"message":…} (or, with `loginFailureShape: 'success-false'`,

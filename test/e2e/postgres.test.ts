@@ -7,7 +7,7 @@
  * skipped with the reason in its title. Set-up (see scripts/POSTGRES.md):
  *
  *   eval "$(scripts/postgres.sh start)"
- *   SINGER_TARGET_POSTGRES=../shared/singer-targets/bin/target-postgres npm test -- test/e2e/postgres.test.ts
+ *   SINGER_TARGET_POSTGRES=<path to the target-postgres runner> npm test -- test/e2e/postgres.test.ts
  *   scripts/postgres.sh stop
  *
  * Env: SINGER_TARGET_POSTGRES, PGHOST, PGPORT (5432), PGUSER, PGPASSWORD, PGDATABASE; TAP_BIN (the tap's entry
@@ -48,7 +48,7 @@ const PSQL = process.env['PSQL'] ?? 'psql';
 const RUN_TIMEOUT_MS = 120_000;
 
 const SKIP_REASON = !process.env['SINGER_TARGET_POSTGRES']
-  ? 'SINGER_TARGET_POSTGRES not set: start PostgreSQL with `eval "$(scripts/postgres.sh start)"` and set SINGER_TARGET_POSTGRES=../shared/singer-targets/bin/target-postgres'
+  ? 'SINGER_TARGET_POSTGRES not set: start PostgreSQL with `eval "$(scripts/postgres.sh start)"` and set SINGER_TARGET_POSTGRES=<path to the target-postgres runner>'
   : !process.env['PGHOST']
     ? 'PGHOST not set: start PostgreSQL with `eval "$(scripts/postgres.sh start)"` (it exports PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE)'
     : '';

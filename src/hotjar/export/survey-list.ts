@@ -1,6 +1,6 @@
 /**
  * Password mode's survey list: the internal API's `GET {base}/v1/sites/{site}/surveys`. Public code
- * names the endpoint but none shows its answer ([unknown] in ../shared/hotjar-official-api.md), so it is
+ * names the endpoint but none shows its answer ([unknown] in the team's notes on the official API (hotjar-official-api.md)), so it is
  * read tolerantly: a list of surveys, or an object holding exactly one such list; each entry an object
  * with an `id` (a string, or a whole number). Anything else is a ConfigError that says what was expected
  * and asks for survey_ids, which do not need the list.
