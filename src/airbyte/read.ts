@@ -3,7 +3,7 @@ import { loadConfig } from '../core/config.js';
 import { readJsonFile } from '../core/json.js';
 import { connect } from '../hotjar/connect.js';
 import { STATE_STREAM_NAMES, STREAM_NAMES, streamByName, surveyIdsToRead } from '../streams/catalog.js';
-import { readStreams, type ReadSink, type StreamPlan } from '../streams/driver.js';
+import { failedSurveys, planFor, readStreams, type ReadSink, type StreamPlan } from '../streams/driver.js';
 import { EMPTY_STATE } from '../streams/state.js';
 import { supportsIncremental } from '../streams/stream.js';
 import { parseConfiguredCatalog } from './catalog.js';
@@ -89,21 +89,9 @@ export async function read({ writer, signal }: AirbyteContext, args: ReadArgs): 
   heartbeat.unref();
   try {
     const surveyIds = await surveyIdsToRead(source, config.survey_ids);
-    const result = await readStreams(
-      source,
-      {
-        siteId: config.site_id,
-        surveyIds,
-        startDate: config.start_date,
-        streams: plans,
-        maxConcurrentSurveys: config.max_concurrent_surveys,
-        maxRecordBytes: config.max_field_bytes,
-      },
-      sink,
-      signal,
-    );
+    const result = await readStreams(source, planFor(config, surveyIds, plans), sink, signal);
     if (result.failures.length === 0) return 0;
-    const failed = result.failures.filter((f) => f.stream === undefined).map((f) => f.surveyId);
+    const failed = failedSurveys(result);
     if (failed.length) {
       sink.log(
         'ERROR',

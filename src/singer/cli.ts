@@ -19,7 +19,7 @@ import type { EntryPoint, RunContext } from '../core/process.js';
 import { mask } from '../core/secrets.js';
 import { connect } from '../hotjar/connect.js';
 import { STATE_STREAM_NAMES, STREAM_NAMES, discoverColumns, streamByName, streamsFor, surveyIdsToRead } from '../streams/catalog.js';
-import { readStreams, type LogLevel, type ReadSink, type StreamPlan } from '../streams/driver.js';
+import { failedSurveys, planFor, readStreams, type LogLevel, type ReadSink, type StreamPlan } from '../streams/driver.js';
 import { EMPTY_STATE, toStateBlob } from '../streams/state.js';
 import { supportsIncremental } from '../streams/stream.js';
 import { ABOUT, formatAbout } from './about.js';
@@ -194,21 +194,9 @@ async function sync(
       if (plan.definition.declaresColumns && plan.declared === undefined)
         plan.declared = new Set(await discoverColumns(source, surveyIds, { skipFailures: true, mode }));
     }
-    const result = await readStreams(
-      source,
-      {
-        siteId: config.site_id,
-        surveyIds,
-        startDate: config.start_date,
-        streams: plans,
-        maxConcurrentSurveys: config.max_concurrent_surveys,
-        maxRecordBytes: config.max_field_bytes,
-      },
-      sink,
-      signal,
-    );
+    const result = await readStreams(source, planFor(config, surveyIds, plans), sink, signal);
     if (result.failures.length === 0) return 0;
-    const failed = result.failures.filter((f) => f.stream === undefined).map((f) => f.surveyId);
+    const failed = failedSurveys(result);
     if (failed.length) {
       logLine(
         'ERROR',

@@ -23,6 +23,7 @@
  * skips a record of an unfinished survey, and a sync that stops part way repeats only the surveys that
  * had not ended.
  */
+import type { Config } from '../core/config.js';
 import { AuthError, CancelledError, toConnectorError, type ConnectorError } from '../core/errors.js';
 import type { RecordFraming } from '../core/framing.js';
 import type { SurveySource } from '../hotjar/source.js';
@@ -77,6 +78,23 @@ export interface ReadPlan {
   maxConcurrentSurveys?: number | undefined;
   /** The largest CSV record the source lets through (max_field_bytes): block workers start with room for it. */
   maxRecordBytes?: number | undefined;
+}
+
+/** The read plan both adapters make from a validated config, the surveys to read and their streams. */
+export function planFor(config: Config, surveyIds: readonly string[], streams: readonly StreamPlan[]): ReadPlan {
+  return {
+    siteId: config.site_id,
+    surveyIds,
+    startDate: config.start_date,
+    streams,
+    maxConcurrentSurveys: config.max_concurrent_surveys,
+    maxRecordBytes: config.max_field_bytes,
+  };
+}
+
+/** The surveys that failed as a whole (not one stream's own path), for the adapters' closing line. */
+export function failedSurveys(result: ReadResult): string[] {
+  return result.failures.filter((f) => f.stream === undefined).map((f) => f.surveyId);
 }
 
 export interface ReadResult {
