@@ -1018,3 +1018,24 @@ describe('writer', () => {
     expect(writes).toBe(1);
   });
 });
+
+describe('Reclaimer (core/gc.ts)', () => {
+  it('runs a young-generation collection for every `every` bytes noted (V8 exposes gc at run time)', async () => {
+    const { PerformanceObserver, constants } = await import('node:perf_hooks');
+    const { Reclaimer } = await import('../src/core/gc.js');
+    const kinds: number[] = [];
+    const observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) kinds.push((e as unknown as { detail: { kind: number } }).detail.kind);
+    });
+    observer.observe({ entryTypes: ['gc'] });
+    const reclaimer = new Reclaimer(1000);
+    const minors = (): number => kinds.filter((k) => k === constants.NODE_PERFORMANCE_GC_MINOR).length;
+    for (let i = 0; i < 9; i++) reclaimer.note(100); // 900 bytes: under the threshold
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const under = minors();
+    for (let i = 0; i < 3; i++) reclaimer.note(1000); // three times over it
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    observer.disconnect();
+    expect(minors() - under).toBeGreaterThanOrEqual(3);
+  });
+});

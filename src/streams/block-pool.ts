@@ -93,7 +93,50 @@ export interface BlockResult {
   from?: Slot | undefined;
 }
 
-export type FromBlockWorker = BlockResult | { type: 'failed'; survey: number; message: string };
+/**
+ * A block's answer as the worker sends it: one buffer, transferred, holding the lines (`length` bytes),
+ * then at 8-byte boundaries the rows' Numbers (Float64), their ends (Uint32) and each stream's counts
+ * (Uint32, rows + 1). The pool turns it into a BlockResult of views on that buffer.
+ */
+export interface BlockMessage {
+  type: 'block';
+  survey: number;
+  index: number;
+  rows: number;
+  halt: boolean;
+  buffer: ArrayBuffer;
+  length: number;
+  streams: Omit<StreamBlockStats, 'counts'>[];
+}
+
+export type FromBlockWorker = BlockMessage | { type: 'failed'; survey: number; message: string };
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+/** The views of a BlockMessage's buffer (see there). */
+export function unpack(m: BlockMessage): BlockResult {
+  const { buffer, rows } = m;
+  let at = align8(m.length);
+  const view = <T>(make: (offset: number) => T, bytes: number): T => {
+    const v = make(at);
+    at = align8(at + bytes);
+    return v;
+  };
+  const numbers = view((o) => new Float64Array(buffer, o, rows), rows * 8);
+  const ends = view((o) => new Uint32Array(buffer, o, rows), rows * 4);
+  const streams = m.streams.map((st) => ({ ...st, counts: view((o) => new Uint32Array(buffer, o, rows + 1), (rows + 1) * 4) }));
+  return {
+    type: 'block',
+    survey: m.survey,
+    index: m.index,
+    rows,
+    halt: m.halt,
+    bytes: new Uint8Array(buffer, 0, m.length),
+    numbers,
+    ends,
+    streams,
+  };
+}
 
 export interface Slot {
   worker: Worker;
@@ -195,9 +238,8 @@ export class BlockPool {
     worker.on('message', (m: FromBlockWorker) => {
       if (m.type === 'block') {
         slot.outstanding--;
-        m.from = slot;
-      }
-      this.runs.get(m.survey)?.receive(m);
+        this.runs.get(m.survey)?.receive({ ...unpack(m), from: slot });
+      } else this.runs.get(m.survey)?.receive(m);
       this.dispatch();
     });
     const fail = (err: Error): void => {
@@ -258,7 +300,7 @@ export class BlockRun {
     this.pool.release(this);
   }
 
-  /** Gives a consumed block's bytes buffer back to its worker, once written (the bytes must not be used after). */
+  /** Gives a consumed block's buffer back to its worker, once written (none of its arrays may be used after). */
   recycle(block: BlockResult): void {
     const slot = block.from;
     const buffer = block.bytes.buffer as ArrayBuffer;
@@ -267,7 +309,7 @@ export class BlockRun {
   }
 
   /** @internal */
-  receive(m: FromBlockWorker): void {
+  receive(m: BlockResult | { type: 'failed'; survey: number; message: string }): void {
     if (this.closed) return;
     if (m.type === 'failed') this.fail(new BlockWorkerError(`A block worker failed: ${m.message}`));
     else this.results.set(m.index, m);

@@ -169,22 +169,21 @@ class Survey {
         rows++;
       }
     }
-    const bytes = out.finish();
-    numbers = numbers.slice(0, rows);
-    ends = ends.slice(0, rows);
-    for (const st of stats) st.counts = st.counts.slice(0, rows + 1);
+    // The per-row numbers go after the lines, in the same buffer: one transfer each way, and the main
+    // thread gives the whole buffer back for reuse (a typed array transferred on its own would be freed
+    // only by the main isolate's next full GC, and those pile up as external memory).
+    const packed = out.finish([numbers.subarray(0, rows), ends.subarray(0, rows), ...stats.map((st) => st.counts.subarray(0, rows + 1))]);
     const message: FromBlockWorker = {
       type: 'block',
       survey: job.survey,
       index: job.index,
       rows,
       halt,
-      bytes,
-      numbers,
-      ends,
-      streams: stats,
+      buffer: packed.buffer,
+      length: packed.length,
+      streams: stats.map(({ firstRow, firstOffset, newest }) => ({ firstRow, firstOffset, newest })),
     };
-    return { message, transfer: [bytes.buffer, numbers.buffer, ends.buffer, ...stats.map((s) => s.counts.buffer)] as ArrayBuffer[] };
+    return { message, transfer: [packed.buffer] };
   }
 }
 
@@ -214,9 +213,24 @@ class Output {
     if (this.pending.length >= FLUSH_CHARS) this.flush();
   }
 
-  finish(): Uint8Array<ArrayBuffer> {
+  /** The buffer: the lines (`length` bytes), then each of `tail`'s arrays at the next 8-byte boundary. */
+  finish(tail: (Float64Array | Uint32Array)[]): { buffer: ArrayBuffer; length: number } {
     this.flush();
-    return new Uint8Array(this.buf.buffer as ArrayBuffer, 0, this.written);
+    const length = this.written;
+    let end = align8(length);
+    for (const a of tail) end = align8(end + a.byteLength);
+    if (end > this.buf.length) {
+      const grown = Buffer.from(new ArrayBuffer(end));
+      this.buf.copy(grown, 0, 0, length);
+      this.buf = grown;
+    }
+    const buffer = this.buf.buffer as ArrayBuffer;
+    let at = align8(length);
+    for (const a of tail) {
+      new Uint8Array(buffer, this.buf.byteOffset + at, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+      at = align8(at + a.byteLength);
+    }
+    return { buffer, length };
   }
 
   private flush(): void {
@@ -231,6 +245,8 @@ class Output {
     this.pending = '';
   }
 }
+
+const align8 = (n: number): number => (n + 7) & ~7;
 
 function grow<T extends Float64Array | Uint32Array>(from: T, to: T): T {
   to.set(from);

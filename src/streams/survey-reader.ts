@@ -402,7 +402,6 @@ export class SurveyReader {
       parts++;
       await write(block.bytes.subarray(from, end), written);
     }
-    written();
     for (let i = 0; i < block.streams.length; i++) {
       const st = block.streams[i]!;
       const stats = this.outcome.streams[i]!;
@@ -411,6 +410,7 @@ export class SurveyReader {
       for (const [row, date] of st.newest) if (row < cut) newest = date;
       if (newest !== undefined && (stats.newestEmitted === undefined || newest > stats.newestEmitted)) stats.newestEmitted = newest;
     }
+    written(); // last: the counts are views on the same buffer, which goes back to its worker once written
     return stopped;
   }
 }

@@ -6,6 +6,7 @@
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { BrokenExportError, ConfigError, HttpStatusError, SystemError } from '../../core/errors.js';
+import { Reclaimer } from '../../core/gc.js';
 import { isLoopbackHost } from '../../core/config.js';
 import { isObject } from '../../core/json.js';
 import { addSecret, snippet } from '../../core/secrets.js';
@@ -201,9 +202,11 @@ export class ExportClient {
       // (a generator failing part way), which for a plain CSV cut at a row boundary cannot be detected.
       const lengthProven = res.headers['content-length'] !== undefined;
       let bytes = 0;
+      const reclaimer = new Reclaimer();
       const counted = async function* (body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
         for await (const chunk of body) {
           bytes += chunk.length;
+          reclaimer.note(chunk.length);
           yield chunk;
         }
       };

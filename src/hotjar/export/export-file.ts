@@ -36,6 +36,7 @@ import { finished } from 'node:stream/promises';
 import { crc32, createInflateRaw, type InflateRaw } from 'node:zlib';
 import yauzl, { type Entry, type LocalFileHeader, type ZipFile } from 'yauzl';
 import { CsvLayoutScanner, DEFAULT_BLOCK_BYTES, type CsvLayout } from '../../core/csv.js';
+import { Reclaimer } from '../../core/gc.js';
 import { BrokenExportError, ConnectorError, DamagedExportError, DataError, SystemError } from '../../core/errors.js';
 
 export interface ExportLimits {
@@ -545,8 +546,10 @@ async function checkData(
   outFailed?.catch(() => undefined);
   let crc = 0;
   let size = 0;
+  const reclaimer = new Reclaimer();
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      reclaimer.note(chunk.length);
       crc = crc32(chunk, crc);
       size += chunk.length;
       checkBounds(size, span.length, limits, label, 'inflates to at least');
