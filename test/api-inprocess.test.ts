@@ -6,12 +6,14 @@
  * header growth, and the column mapping against password mode's export of the same sample surveys.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/core/config.js';
 import { AuthError, ConfigError, SystemError, TransientError } from '../src/core/errors.js';
 import { clearSecrets, mask } from '../src/core/secrets.js';
 import { ApiClient } from '../src/hotjar/api/client.js';
 import { RateLimiter } from '../src/hotjar/api/rate-limit.js';
 import { ApiSource } from '../src/hotjar/api/source.js';
 import { TokenAuthenticator } from '../src/hotjar/api/token.js';
+import { connect } from '../src/hotjar/connect.js';
 import { Http } from '../src/hotjar/http.js';
 import type { SurveySource } from '../src/hotjar/source.js';
 import { readStreams } from '../src/streams/driver.js';
@@ -563,6 +565,25 @@ describe('the rate cap', () => {
     await slow.close();
     expect(capped).toBeGreaterThanOrEqual(450);
     expect(burstOnly).toBeLessThan(capped);
+  });
+
+  it("connect() caps at the config's max_requests_per_second", async () => {
+    const config = parseConfig({
+      credentials: { auth_type: 'api_key', client_id: standIn.clientId, client_secret: standIn.clientSecret },
+      site_id: SITE,
+      api_base_url: standIn.apiUrl,
+      max_requests_per_second: 3,
+    });
+    expect(config.max_requests_per_second).toBe(3);
+    const source = connect(config, () => undefined);
+    const t0 = performance.now();
+    const sink = await read({ source }, ['111', '222']); // 6 requests: 3 in the burst, then 3 more at 3/s
+    const elapsed = performance.now() - t0;
+    await source.close();
+    expect(idsOf(sink)).toEqual([...ids('111'), ...ids('222')]);
+    expect(standIn.requests.length).toBe(6);
+    // At the default (40 a second) all six fit in the burst and take a few ms.
+    expect(elapsed).toBeGreaterThanOrEqual(950);
   });
 });
 
