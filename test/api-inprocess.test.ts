@@ -6,13 +6,16 @@
  * header growth, and the column mapping against password mode's export of the same sample surveys.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/core/config.js';
 import { AuthError, ConfigError, SystemError, TransientError } from '../src/core/errors.js';
 import { clearSecrets, mask } from '../src/core/secrets.js';
 import { ApiClient } from '../src/hotjar/api/client.js';
 import { RateLimiter } from '../src/hotjar/api/rate-limit.js';
 import { ApiSource } from '../src/hotjar/api/source.js';
 import { TokenAuthenticator } from '../src/hotjar/api/token.js';
+import { connect } from '../src/hotjar/connect.js';
 import { Http } from '../src/hotjar/http.js';
+import type { SurveySource } from '../src/hotjar/source.js';
 import { readStreams } from '../src/streams/driver.js';
 import { EMPTY_STATE, type StreamState } from '../src/streams/state.js';
 import type { StreamName } from '../src/streams/stream.js';
@@ -66,10 +69,11 @@ function rig(options: { maxAttempts?: number; maxRetryWaitMs?: number; perSecond
 }
 
 async function read(
-  r: Rig,
+  r: { source: SurveySource },
   surveyIds: string[],
   states: Partial<Record<StreamName, StreamState>> = {},
   startDate?: string,
+  maxConcurrentSurveys?: number,
 ): Promise<RecordingSink> {
   const sink = new RecordingSink();
   await readStreams(
@@ -78,6 +82,7 @@ async function read(
       siteId: SITE,
       surveyIds,
       startDate,
+      maxConcurrentSurveys,
       streams: [
         streamPlan(surveyResponsesApiKey, { state: states[R] ?? EMPTY_STATE }),
         streamPlan(surveyAnswersApiKey, { state: states[A] ?? EMPTY_STATE }),
@@ -118,6 +123,7 @@ beforeEach(() => {
   standIn.askScale = true;
   standIn.keyExpired = false;
   standIn.perMinute = 3000;
+  standIn.pageDelayMs = 0;
   for (const [id, s] of surveys()) standIn.surveys.set(id, s);
   for (const id of [...standIn.surveys.keys()]) if (!['111', '222'].includes(id)) standIn.surveys.delete(id);
 });
@@ -559,6 +565,47 @@ describe('the rate cap', () => {
     await slow.close();
     expect(capped).toBeGreaterThanOrEqual(450);
     expect(burstOnly).toBeLessThan(capped);
+  });
+
+  it("connect() caps at the config's max_requests_per_second", async () => {
+    const config = parseConfig({
+      credentials: { auth_type: 'api_key', client_id: standIn.clientId, client_secret: standIn.clientSecret },
+      site_id: SITE,
+      api_base_url: standIn.apiUrl,
+      max_requests_per_second: 3,
+    });
+    expect(config.max_requests_per_second).toBe(3);
+    const source = connect(config, () => undefined);
+    const t0 = performance.now();
+    const sink = await read({ source }, ['111', '222']); // 6 requests: 3 in the burst, then 3 more at 3/s
+    const elapsed = performance.now() - t0;
+    await source.close();
+    expect(idsOf(sink)).toEqual([...ids('111'), ...ids('222')]);
+    expect(standIn.requests.length).toBe(6);
+    // At the default (40 a second) all six fit in the burst and take a few ms.
+    expect(elapsed).toBeGreaterThanOrEqual(950);
+  });
+});
+
+describe('surveys side by side', () => {
+  it('pages of different surveys are asked for at the same time: with 100 ms a page, 4 surveys take about as long as one', async () => {
+    standIn.pageDelayMs = 100;
+    for (const id of ['333', '444']) standIn.surveys.set(id, { header: [...CHECKOUT_HEADER], rows: generate(checkoutRow, 250), name: id });
+    const all = ['111', '333', '444', '222'];
+    const r = rig();
+    const t0 = performance.now();
+    const serial = await read(r, all, {}, undefined, 1);
+    const serialMs = performance.now() - t0;
+    const t1 = performance.now();
+    const side = await read(r, all, {}, undefined, 4);
+    const sideMs = performance.now() - t1;
+    await r.close();
+    // One after another: the list, then 3 + 3 + 3 + 1 pages, ~1.1 s. Side by side (the list is kept from the
+    // first read): about the longest survey, 3 pages, ~0.3 s.
+    expect(serialMs).toBeGreaterThanOrEqual(1000);
+    expect(sideMs).toBeLessThan(serialMs * 0.6);
+    expect(idsOf(side).sort()).toEqual(idsOf(serial).sort());
+    expect(idsOf(side)).toHaveLength(250 * 3 + 9);
   });
 });
 

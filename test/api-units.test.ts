@@ -8,7 +8,7 @@ import { parseConfig, secretPaths } from '../src/core/config.js';
 import { ConfigError } from '../src/core/errors.js';
 import { loadSpec } from '../src/core/spec-file.js';
 import { clearSecrets, mask } from '../src/core/secrets.js';
-import { RateLimiter } from '../src/hotjar/api/rate-limit.js';
+import { DEFAULT_REQUESTS_PER_SECOND, RateLimiter } from '../src/hotjar/api/rate-limit.js';
 import { API_COLUMNS, COMMENT_FOR, ResponseRows, SENTIMENT_FOR, TAGS_FOR, questionsOf } from '../src/hotjar/api/rows.js';
 import { DECLARED_SURVEY_FIELDS, parseInternalSurveyList } from '../src/hotjar/export/survey-list.js';
 import { errorText } from '../src/hotjar/api/token.js';
@@ -340,7 +340,7 @@ describe('password mode: the internal survey list, read tolerantly', () => {
 });
 
 describe('the request-rate cap', () => {
-  it('lets a burst through, then spaces requests at the rate, well under 3,000 a minute by default', async () => {
+  it('lets a burst through, then spaces requests at the rate', async () => {
     let now = 0;
     const waits: number[] = [];
     const limiter = new RateLimiter(
@@ -355,6 +355,21 @@ describe('the request-rate cap', () => {
     for (let i = 0; i < 25; i++) await limiter.take();
     expect(waits.length).toBe(15);
     expect(now).toBeCloseTo(1500, 0);
-    expect(new RateLimiter().perSecond * 60).toBeLessThanOrEqual(600);
+  });
+
+  it('defaults to 40 a second: 80% of the 3,000 a minute public clients cite, the same default as spec.json', () => {
+    expect(DEFAULT_REQUESTS_PER_SECOND).toBe(40);
+    expect(new RateLimiter().perSecond).toBe(DEFAULT_REQUESTS_PER_SECOND);
+    expect(DEFAULT_REQUESTS_PER_SECOND * 60).toBeLessThanOrEqual(0.8 * 3000);
+    const prop = (loadSpec()['properties'] as Record<string, Record<string, unknown>>)['max_requests_per_second'];
+    expect(prop).toMatchObject({ type: 'integer', default: DEFAULT_REQUESTS_PER_SECOND, minimum: 1, maximum: 50, group: 'advanced' });
+  });
+
+  it('max_requests_per_second: the default when absent, the value given, 1–50 only', () => {
+    const config = (extra: Record<string, unknown>): ReturnType<typeof parseConfig> =>
+      parseConfig({ site_id: '123', credentials: { auth_type: 'api_key', client_id: 'c', client_secret: 's' }, ...extra });
+    expect(config({}).max_requests_per_second).toBe(DEFAULT_REQUESTS_PER_SECOND);
+    expect(config({ max_requests_per_second: 7 }).max_requests_per_second).toBe(7);
+    for (const bad of [0, 51, 2.5, '10']) expect(() => config({ max_requests_per_second: bad })).toThrow(/"max_requests_per_second"/);
   });
 });

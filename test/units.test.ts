@@ -775,6 +775,7 @@ describe('config', () => {
       max_field_bytes: 16777216,
       heartbeat_seconds: 60,
       max_concurrent_surveys: 4,
+      max_requests_per_second: 40,
     });
     expect(mask('login with pw-secret-1 failed')).toBe('login with ********** failed');
   });

@@ -9,7 +9,8 @@
  *
  * Flags: --rows N (or env BENCH_ROWS; the largest size, default 1,000,000), sizes 100k, 300k and N;
  * --skip-100k; --quick (100,000 only); --repeat R (each throughput run R times, round-robin: ranges);
- * --skip-many (no many-surveys scenario).
+ * --skip-many (neither many-surveys scenario); --only-many (only the two many-surveys scenarios, password
+ * mode and API-key mode: no throughput sizes, no cold starts; ~3.5 min).
  * Env: BENCH_TIMEOUT_S overrides the per-run time limit of full reads; BENCH_PYTHON the Python (python3).
  * Results: printed, and written to .bench/results.json.
  */
@@ -32,6 +33,8 @@ import {
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
+import type { SurveyData } from '../stand-in/data.js';
+import { HotjarOfficialStandIn } from '../stand-in/official.js';
 import { HotjarSandbox, type RequestLog } from '../stand-in/server.js';
 import { ensureExport, type ExportFiles } from './generate.js';
 
@@ -72,6 +75,7 @@ interface Options {
   quick: boolean;
   repeat: number;
   skipMany: boolean;
+  onlyMany: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -80,6 +84,7 @@ function parseArgs(argv: string[]): Options {
   let quick = false;
   let repeat = 1;
   let skipMany = false;
+  let onlyMany = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--rows') rows = Number(argv[++i]);
@@ -88,13 +93,15 @@ function parseArgs(argv: string[]): Options {
     else if (a.startsWith('--repeat=')) repeat = Number(a.slice(9));
     else if (a === '--skip-100k') skip100k = true;
     else if (a === '--skip-many') skipMany = true;
+    else if (a === '--only-many') onlyMany = true;
     else if (a === '--quick') quick = true;
-    else throw new Error(`unknown argument ${a} (flags: --rows N, --repeat R, --skip-100k, --skip-many, --quick)`);
+    else throw new Error(`unknown argument ${a} (flags: --rows N, --repeat R, --skip-100k, --skip-many, --only-many, --quick)`);
   }
+  if (skipMany && onlyMany) throw new Error('--skip-many and --only-many exclude each other');
   if (quick) rows = 100_000;
   if (!Number.isInteger(rows) || rows < 1) throw new Error(`--rows must be a positive integer (got ${rows})`);
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a positive integer (got ${repeat})`);
-  return { rows, skip100k, quick, repeat, skipMany };
+  return { rows, skip100k, quick, repeat, skipMany, onlyMany };
 }
 
 // ---------- child processes ----------
@@ -660,6 +667,34 @@ async function startOnce(args: string[], env: NodeJS.ProcessEnv): Promise<number
   return seen === undefined || code !== 0 ? undefined : seen - t0;
 }
 
+/** `spec` cold starts with and without NODE_EXTRA_CA_CERTS, beside a bare `node -e` print. */
+async function specColdStarts(): Promise<{
+  nodeExtraCaCerts: string | null;
+  withEnv: StartStats;
+  withoutCaCerts: StartStats;
+  bareNodeWithEnv: StartStats;
+  bareNodeWithoutCaCerts: StartStats;
+}> {
+  log('spec cold start (20 runs of each case, round-robin) …');
+  const noCa = { ...process.env };
+  delete noCa['NODE_EXTRA_CA_CERTS'];
+  const specArgs = cliArgs('spec');
+  const bareArgs = ['-e', 'process.stdout.write(\'{"type":"SPEC"}\\n\')'];
+  const [withEnv, withoutCaCerts, bareNodeWithEnv, bareNodeWithoutCaCerts] = await coldStarts([
+    { args: specArgs, env: process.env },
+    { args: specArgs, env: noCa },
+    { args: bareArgs, env: process.env },
+    { args: bareArgs, env: noCa },
+  ]);
+  return {
+    nodeExtraCaCerts: process.env['NODE_EXTRA_CA_CERTS'] ?? null,
+    withEnv: withEnv!,
+    withoutCaCerts: withoutCaCerts!,
+    bareNodeWithEnv: bareNodeWithEnv!,
+    bareNodeWithoutCaCerts: bareNodeWithoutCaCerts!,
+  };
+}
+
 /** Each case `runs` times, round-robin (so that a change in machine load hits every case alike). */
 async function coldStarts(cases: { args: string[]; env: NodeJS.ProcessEnv }[], runs = 20): Promise<StartStats[]> {
   const times = cases.map(() => [] as number[]);
@@ -744,6 +779,8 @@ function snapshotConnector(): { gitHead: string; srcDirty: boolean; distSha256: 
 const MANY_SURVEYS = 12;
 const MANY_ROWS = 10_000;
 const MANY_EXPORT_DELAY_MS = 2000;
+/** API-key mode: each page of the official API's stand-in answers this long after its request. */
+const MANY_PAGE_DELAY_MS = 100;
 
 interface ManyRun {
   maxConcurrentSurveys: number | 'default';
@@ -754,22 +791,78 @@ interface ManyRun {
   states: number;
   exitCode: number | null;
   ok: boolean;
+  /** API-key mode: the requests the stand-in saw in this run, by endpoint, and RATE_LIMITED statuses. */
+  requests?: { token: number; surveys: number; responses: number };
+  pagesPerSecond?: number;
+  rateLimitedStatuses?: number;
   note?: string;
 }
 
 interface Many {
+  mode: 'password' | 'api_key';
   surveys: number;
   rowsEach: number;
-  exportDelayMs: number;
+  /** Password mode: the time each export takes to build. */
+  exportDelayMs?: number;
+  /** API-key mode: the latency of each page (responses and survey list). */
+  pageDelayMs?: number;
   concurrent: ManyRun;
   serial: ManyRun;
   /** concurrent wall / serial wall (target ≤ 0.40). */
   ratio: number;
 }
 
+const MANY_CATALOG = {
+  streams: [
+    {
+      stream: { name: STREAM, json_schema: {}, supported_sync_modes: ['full_refresh'] },
+      sync_mode: 'full_refresh',
+      destination_sync_mode: 'append',
+    },
+  ],
+};
+
 /**
- * 12 surveys of 10k rows, each export taking 2 s to build (the stand-in's exportDelayMs): the wall
- * time at the default max_concurrent_surveys against one survey at a time.
+ * One full read of the many-surveys scenario with a config from `configFor` (default
+ * max_concurrent_surveys, or the number given); checks every record and one STATE per survey.
+ */
+async function manyRun(
+  dir: string,
+  concurrency: number | 'default',
+  configFor: (extra: Record<string, unknown>) => unknown,
+  expectedRecords: number,
+): Promise<ManyRun> {
+  const catalog = join(dir, 'catalog.json');
+  writeFileSync(catalog, JSON.stringify(MANY_CATALOG));
+  const config = join(dir, `config-${String(concurrency)}.json`);
+  writeFileSync(config, JSON.stringify(configFor(concurrency === 'default' ? {} : { max_concurrent_surveys: concurrency })));
+  const r = await run({
+    args: plainArgs('read', '--config', config, '--catalog', catalog),
+    stdout: 'scan',
+    timeoutMs: 300_000,
+    peakRss: true,
+  });
+  const states = r.scanner.others.filter((l) => l.includes('"type":"STATE"')).length;
+  const ok = r.code === 0 && !r.timedOut && r.scanner.records === expectedRecords && states === MANY_SURVEYS;
+  const res: ManyRun = {
+    maxConcurrentSurveys: concurrency,
+    wallMs: round(r.wallMs),
+    cpuS: r.cpuS === undefined ? undefined : round(r.cpuS, 2),
+    peakRssMb: r.peakRssKb === undefined ? undefined : round(r.peakRssKb / 1024, 1),
+    records: r.scanner.records,
+    states,
+    exitCode: r.code,
+    ok,
+  };
+  if (r.scanner.others.some((l) => l.includes('RATE_LIMITED')))
+    res.rateLimitedStatuses = r.scanner.others.filter((l) => l.includes('RATE_LIMITED')).length;
+  if (!ok) res.note = `exit ${r.code}, ${r.scanner.records} records, ${states} STATEs; ${r.stderr.slice(-300)}`;
+  return res;
+}
+
+/**
+ * Password mode: 12 surveys of 10k rows, each export taking 2 s to build (the stand-in's
+ * exportDelayMs): the wall time at the default max_concurrent_surveys against one survey at a time.
  */
 async function manySurveys(exp: ExportFiles): Promise<Many> {
   const sandbox = new HotjarSandbox({ siteId: exp.siteId, exportDelayMs: MANY_EXPORT_DELAY_MS });
@@ -779,49 +872,11 @@ async function manySurveys(exp: ExportFiles): Promise<Many> {
   try {
     const dir = join(RUN_DIR, 'many');
     mkdirSync(dir, { recursive: true });
-    const catalog = join(dir, 'catalog.json');
-    writeFileSync(
-      catalog,
-      JSON.stringify({
-        streams: [
-          {
-            stream: { name: STREAM, json_schema: {}, supported_sync_modes: ['full_refresh'] },
-            sync_mode: 'full_refresh',
-            destination_sync_mode: 'append',
-          },
-        ],
-      }),
-    );
-    const once = async (concurrency: number | 'default'): Promise<ManyRun> => {
-      const config = join(dir, `config-${String(concurrency)}.json`);
-      writeFileSync(
-        config,
-        JSON.stringify(sandbox.config({ survey_ids: ids, ...(concurrency === 'default' ? {} : { max_concurrent_surveys: concurrency }) })),
-      );
-      const r = await run({
-        args: plainArgs('read', '--config', config, '--catalog', catalog),
-        stdout: 'scan',
-        timeoutMs: 300_000,
-        peakRss: true,
-      });
-      const states = r.scanner.others.filter((l) => l.includes('"type":"STATE"')).length;
-      const ok = r.code === 0 && !r.timedOut && r.scanner.records === MANY_SURVEYS * exp.rows && states === MANY_SURVEYS;
-      const res: ManyRun = {
-        maxConcurrentSurveys: concurrency,
-        wallMs: round(r.wallMs),
-        cpuS: r.cpuS === undefined ? undefined : round(r.cpuS, 2),
-        peakRssMb: r.peakRssKb === undefined ? undefined : round(r.peakRssKb / 1024, 1),
-        records: r.scanner.records,
-        states,
-        exitCode: r.code,
-        ok,
-      };
-      if (!ok) res.note = `exit ${r.code}, ${r.scanner.records} records, ${states} STATEs; ${r.stderr.slice(-300)}`;
-      return res;
-    };
-    const concurrent = await once('default');
-    const serial = await once(1);
+    const configFor = (extra: Record<string, unknown>): unknown => sandbox.config({ survey_ids: ids, ...extra });
+    const concurrent = await manyRun(dir, 'default', configFor, MANY_SURVEYS * exp.rows);
+    const serial = await manyRun(dir, 1, configFor, MANY_SURVEYS * exp.rows);
     return {
+      mode: 'password',
       surveys: MANY_SURVEYS,
       rowsEach: exp.rows,
       exportDelayMs: MANY_EXPORT_DELAY_MS,
@@ -831,6 +886,56 @@ async function manySurveys(exp: ExportFiles): Promise<Many> {
     };
   } finally {
     await sandbox.stop();
+  }
+}
+
+/**
+ * API-key mode: the same 12 surveys of 10k rows (the rows of the same export, parsed once), served by
+ * the official API's stand-in 100 a page, each page answering 100 ms after it was asked for
+ * (pageDelayMs); the connector's defaults otherwise (max_requests_per_second among them). The wall
+ * time at the default max_concurrent_surveys against one survey at a time, with the requests each made.
+ */
+async function manySurveysApiKey(exp: ExportFiles): Promise<Many> {
+  const records: string[][] = parseCsv(readFileSync(exp.csvPath), { bom: true });
+  const [header, ...rows] = records;
+  if (!header || rows.length !== exp.rows) throw new Error(`${exp.csvPath}: expected a header and ${exp.rows} rows, got ${rows.length}`);
+  const data: SurveyData = { header, rows };
+  const ids = Array.from({ length: MANY_SURVEYS }, (_, i) => String(6_000_001 + i));
+  // Every survey serves the same rows (each under its own response ids): nothing changes them.
+  const official = new HotjarOfficialStandIn({
+    siteId: exp.siteId,
+    surveys: new Map(ids.map((id) => [id, data])),
+    pageDelayMs: MANY_PAGE_DELAY_MS,
+  });
+  await official.start();
+  try {
+    const dir = join(RUN_DIR, 'many-api');
+    mkdirSync(dir, { recursive: true });
+    const configFor = (extra: Record<string, unknown>): unknown => official.config({ survey_ids: ids, ...extra });
+    const measured = async (concurrency: number | 'default'): Promise<ManyRun> => {
+      const before = { token: official.count('token'), surveys: official.count('surveys'), responses: official.count('responses') };
+      const r = await manyRun(dir, concurrency, configFor, MANY_SURVEYS * exp.rows);
+      r.requests = {
+        token: official.count('token') - before.token,
+        surveys: official.count('surveys') - before.surveys,
+        responses: official.count('responses') - before.responses,
+      };
+      r.pagesPerSecond = round(r.requests.responses / (r.wallMs / 1000), 1);
+      return r;
+    };
+    const concurrent = await measured('default');
+    const serial = await measured(1);
+    return {
+      mode: 'api_key',
+      surveys: MANY_SURVEYS,
+      rowsEach: exp.rows,
+      pageDelayMs: MANY_PAGE_DELAY_MS,
+      concurrent,
+      serial,
+      ratio: round(concurrent.wallMs / serial.wallMs, 3),
+    };
+  } finally {
+    await official.stop();
   }
 }
 
@@ -870,10 +975,17 @@ async function main(): Promise<void> {
   if (!existsSync(CEILING)) throw new Error(`${CEILING} is missing: run npm run build first`);
   const build = snapshotConnector();
   if (!existsSync(GNU_TIME)) throw new Error(`${GNU_TIME} (GNU time) is needed for peak RSS and CPU time`);
-  const python = execFileSync(PYTHON, ['--version'], { encoding: 'utf8' }).trim();
-  const sizes = [
-    ...new Set([...(opts.skip100k || opts.quick ? [] : [100_000]), ...(opts.quick || opts.rows <= 300_000 ? [] : [300_000]), opts.rows]),
-  ].sort((a, b) => a - b);
+  // --only-many: no throughput size, so neither the references nor Python are needed.
+  const python = opts.onlyMany ? 'Python not used' : execFileSync(PYTHON, ['--version'], { encoding: 'utf8' }).trim();
+  const sizes = opts.onlyMany
+    ? []
+    : [
+        ...new Set([
+          ...(opts.skip100k || opts.quick ? [] : [100_000]),
+          ...(opts.quick || opts.rows <= 300_000 ? [] : [300_000]),
+          opts.rows,
+        ]),
+      ].sort((a, b) => a - b);
   const machine = {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
@@ -885,7 +997,7 @@ async function main(): Promise<void> {
     loadAvgAtEnd: [] as number[],
   };
   log(
-    `machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${python}; sizes: ${sizes.map(label).join(', ')}; ${opts.repeat} round(s) each`,
+    `machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${python}; sizes: ${sizes.map(label).join(', ') || 'none (--only-many)'}; ${opts.repeat} round(s) each`,
   );
   log(
     `connector: git ${build.gitHead}${build.srcDirty ? ' + uncommitted src/ changes' : ''}, dist sha256 ${build.distSha256} (run from ${SNAPSHOT})`,
@@ -974,34 +1086,25 @@ async function main(): Promise<void> {
   }
 
   let many: Many | undefined;
+  let manyApi: Many | undefined;
   if (!opts.skipMany) {
     log(
-      `many surveys: ${MANY_SURVEYS} × ${label(MANY_ROWS)} rows, each export built in ${MANY_EXPORT_DELAY_MS / 1000} s, default concurrency then one at a time …`,
+      `many surveys, password mode: ${MANY_SURVEYS} × ${label(MANY_ROWS)} rows, each export built in ${MANY_EXPORT_DELAY_MS / 1000} s, default concurrency then one at a time …`,
     );
     many = await manySurveys(exports.get(MANY_ROWS)!);
     log(
-      `many surveys: ${fmt(many.concurrent.wallMs / 1000, 2)} s side by side, ${fmt(many.serial.wallMs / 1000, 2)} s one at a time (${fmt(many.ratio * 100, 0)}%)`,
+      `many surveys, password mode: ${fmt(many.concurrent.wallMs / 1000, 2)} s side by side, ${fmt(many.serial.wallMs / 1000, 2)} s one at a time (${fmt(many.ratio * 100, 0)}%)`,
+    );
+    log(
+      `many surveys, API-key mode: ${MANY_SURVEYS} × ${label(MANY_ROWS)} rows, 100 a page, ${MANY_PAGE_DELAY_MS} ms a page, default concurrency then one at a time …`,
+    );
+    manyApi = await manySurveysApiKey(exports.get(MANY_ROWS)!);
+    log(
+      `many surveys, API-key mode: ${fmt(manyApi.concurrent.wallMs / 1000, 2)} s side by side, ${fmt(manyApi.serial.wallMs / 1000, 2)} s one at a time (${fmt(manyApi.ratio * 100, 0)}%)`,
     );
   }
 
-  log('spec cold start (20 runs of each case, round-robin) …');
-  const noCa = { ...process.env };
-  delete noCa['NODE_EXTRA_CA_CERTS'];
-  const specArgs = cliArgs('spec');
-  const bareArgs = ['-e', 'process.stdout.write(\'{"type":"SPEC"}\\n\')'];
-  const [withEnv, withoutCaCerts, bareNodeWithEnv, bareNodeWithoutCaCerts] = await coldStarts([
-    { args: specArgs, env: process.env },
-    { args: specArgs, env: noCa },
-    { args: bareArgs, env: process.env },
-    { args: bareArgs, env: noCa },
-  ]);
-  const spec = {
-    nodeExtraCaCerts: process.env['NODE_EXTRA_CA_CERTS'] ?? null,
-    withEnv: withEnv!,
-    withoutCaCerts: withoutCaCerts!,
-    bareNodeWithEnv: bareNodeWithEnv!,
-    bareNodeWithoutCaCerts: bareNodeWithoutCaCerts!,
-  };
+  const spec = opts.onlyMany ? undefined : await specColdStarts();
 
   // ---------- summary ----------
   machine.loadAvgAtEnd = loadavg().map((x) => round(x, 2));
@@ -1054,8 +1157,8 @@ async function main(): Promise<void> {
   }
   lines.push('');
   const small = perSize.get(100_000);
-  const big = perSize.get(opts.rows)!;
-  if (small && small !== big) {
+  const big = perSize.get(opts.rows);
+  if (small && big && small !== big) {
     const [, smallMax] = minMax(small.rounds.map((r) => r.connector.peakRssMb));
     const [, bigMax] = minMax(big.rounds.map((r) => r.connector.peakRssMb));
     row(
@@ -1089,22 +1192,37 @@ async function main(): Promise<void> {
         .join(' '),
     );
   }
+  const m = (r: ManyRun): string =>
+    `${fmt(r.wallMs / 1000, 2)} s, CPU ${fmt(r.cpuS, 2)} s, peak RSS ${fmt(r.peakRssMb)} MB, ${fmtInt(r.records)} records, ${r.states} STATEs` +
+    (r.requests
+      ? `; ${fmtInt(r.requests.responses)} pages (${fmt(r.pagesPerSecond)}/s), ${r.requests.surveys} list, ${r.requests.token} token`
+      : '') +
+    (r.rateLimitedStatuses ? `, ${r.rateLimitedStatuses} RATE_LIMITED` : '') +
+    (r.ok ? ', OK' : `  FAILED: ${r.note ?? ''}`);
   if (many) {
-    const m = (r: ManyRun): string =>
-      `${fmt(r.wallMs / 1000, 2)} s, CPU ${fmt(r.cpuS, 2)} s, peak RSS ${fmt(r.peakRssMb)} MB${r.ok ? '' : `  FAILED: ${r.note ?? ''}`}`;
     row(
-      `${many.surveys} surveys × ${label(many.rowsEach)}, ${many.exportDelayMs / 1000} s per export: default concurrency`,
+      `${many.surveys} surveys × ${label(many.rowsEach)}, ${(many.exportDelayMs ?? 0) / 1000} s per export: default concurrency`,
       m(many.concurrent),
     );
     row('  one survey at a time (max_concurrent_surveys 1)', m(many.serial));
     row('  side by side / one at a time (wall)', `${fmt(many.ratio * 100, 0)}% (target ≤ 40%)`);
   }
-  const st = (s: StartStats): string =>
-    `median ${fmt(s.medianMs)} ms, p90 ${fmt(s.p90Ms)} ms, min ${fmt(s.minMs)} ms${s.failures ? `, ${s.failures} failed` : ''}`;
-  row('spec cold start, env as is', st(spec.withEnv));
-  row('spec cold start, NODE_EXTRA_CA_CERTS unset', st(spec.withoutCaCerts));
-  row('bare `node -e` print, env as is', st(spec.bareNodeWithEnv));
-  row('bare `node -e` print, NODE_EXTRA_CA_CERTS unset', st(spec.bareNodeWithoutCaCerts));
+  if (manyApi) {
+    row(
+      `API key: ${manyApi.surveys} × ${label(manyApi.rowsEach)}, ${manyApi.pageDelayMs ?? 0} ms a page: default concurrency`,
+      m(manyApi.concurrent),
+    );
+    row('  one survey at a time (max_concurrent_surveys 1)', m(manyApi.serial));
+    row('  side by side / one at a time (wall)', `${fmt(manyApi.ratio * 100, 0)}% (target ≤ 40%)`);
+  }
+  if (spec) {
+    const st = (s: StartStats): string =>
+      `median ${fmt(s.medianMs)} ms, p90 ${fmt(s.p90Ms)} ms, min ${fmt(s.minMs)} ms${s.failures ? `, ${s.failures} failed` : ''}`;
+    row('spec cold start, env as is', st(spec.withEnv));
+    row('spec cold start, NODE_EXTRA_CA_CERTS unset', st(spec.withoutCaCerts));
+    row('bare `node -e` print, env as is', st(spec.bareNodeWithEnv));
+    row('bare `node -e` print, NODE_EXTRA_CA_CERTS unset', st(spec.bareNodeWithoutCaCerts));
+  }
   process.stdout.write(lines.join('\n') + '\n');
 
   const results = {
@@ -1117,7 +1235,8 @@ async function main(): Promise<void> {
     incremental: mainRuns?.incremental ?? null,
     backpressure: mainRuns?.backpressure ?? null,
     manySurveys: many ?? null,
-    specColdStart: spec,
+    manySurveysApiKey: manyApi ?? null,
+    specColdStart: spec ?? null,
   };
   writeFileSync(join(BENCH_DIR, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   log(`results written to ${join(BENCH_DIR, 'results.json')}`);

@@ -10,11 +10,15 @@
  *   expired key (`keyExpired`): 401 saying so. Tokens expire after `tokenSeconds` on the stand-in's clock.
  * - GET /v1/sites/{site}/surveys?limit&cursor&with_questions → {"results": [Survey], "next_cursor"}.
  * - GET /v1/sites/{site}/surveys/{id}/responses?limit&cursor → {"results": [Response], "next_cursor"},
- *   newest first, keyset cursors (opaque base64url of the last id given), so responses added meanwhile
- *   never shift a page. limit: default 20, at most 100 (else 400).
+ *   newest first, keyset cursors (opaque base64url of the last id given, with its position then as a
+ *   checked shortcut), so responses added meanwhile never shift a page. limit: default 20, at most 100 (else 400).
  * Every API call needs `Authorization: Bearer <a live token>` (else 401); an unknown site or survey is
  * 404; without the Ask Scale plan (`askScale: false`) responses are 403. More than `perMinute` requests in
  * a minute: 429 with Retry-After. Faults can be queued per endpoint (see OfficialFault).
+ * Latency (`pageDelayMs`, default 0): every answer of the surveys and responses endpoints (pages,
+ * errors and faults alike) comes that many ms after its request arrived, as from a distant server;
+ * requests are answered independently, so pages asked for side by side wait side by side. The token
+ * endpoint answers at once. Requests count against `perMinute` on arrival.
  *
  * Mapping from an export row: response id = a UUID derived from the survey and Number; created_time =
  * Date Submitted as RFC 3339 UTC with milliseconds; country = the two-letter code of the row's country;
@@ -53,6 +57,8 @@ export interface OfficialOptions {
   askScale?: boolean;
   keyExpired?: boolean;
   perMinute?: number;
+  /** Latency of the surveys and responses endpoints, in ms (default 0; the token endpoint is instant). */
+  pageDelayMs?: number;
   now?: () => number;
 }
 
@@ -87,6 +93,7 @@ export class HotjarOfficialStandIn {
   askScale: boolean;
   keyExpired: boolean;
   perMinute: number;
+  pageDelayMs: number;
   now: () => number;
   private readonly tokens = new Map<string, number>();
   private window = { start: 0, count: 0 };
@@ -107,6 +114,7 @@ export class HotjarOfficialStandIn {
     this.askScale = options.askScale ?? true;
     this.keyExpired = options.keyExpired ?? false;
     this.perMinute = options.perMinute ?? 3000;
+    this.pageDelayMs = options.pageDelayMs ?? 0;
     this.now = options.now ?? Date.now;
   }
 
@@ -258,7 +266,9 @@ export class HotjarOfficialStandIn {
             : 'unknown';
     this.requests.push({ endpoint, method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
     if (endpoint === 'unknown') return json(res, 404, { message: 'Not found' });
-    if (this.rateLimited())
+    const limited = this.rateLimited();
+    if (endpoint !== 'token' && this.pageDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.pageDelayMs));
+    if (limited)
       return json(
         res,
         429,
@@ -303,16 +313,27 @@ export class HotjarOfficialStandIn {
     const survey = this.surveys.get(surveyId);
     if (!survey || 'file' in survey) return json(res, 404, { message: 'Survey not found' });
     if (!this.askScale) return json(res, 403, { message: 'Survey responses export requires an Ask Scale plan' });
-    const all = survey.rows.map((row) => this.responseObject(surveyId, row));
+    const rows = survey.rows;
+    const idAt = (i: number): string | undefined => {
+      const row = rows[i];
+      return row === undefined ? undefined : responseId(surveyId, Number(row[survey.header.indexOf('Number')]));
+    };
     let start = 0;
     if (cursor !== null) {
       const c = decodeCursor(cursor);
-      start = c?.after !== undefined ? all.findIndex((r) => r['id'] === c.after) + 1 : (c?.offset ?? -1);
-      if (start < 0 || (c?.after !== undefined && start === 0)) return json(res, 400, { message: 'Invalid cursor' });
+      const after = c?.after;
+      if (after !== undefined) {
+        // The id is what counts (keyset); `at`, where it was when the cursor was made, only saves a
+        // scan while no response was added above it.
+        const at = typeof c?.at === 'number' && idAt(c.at) === after ? c.at : rows.findIndex((_, i) => idAt(i) === after);
+        start = at + 1;
+      } else start = c?.offset ?? -1;
+      if (start < 0 || (after !== undefined && start === 0)) return json(res, 400, { message: 'Invalid cursor' });
     }
-    const page = all.slice(start, start + size);
+    // Only the page's responses are built.
+    const page = rows.slice(start, start + size).map((row) => this.responseObject(surveyId, row));
     const last = page[page.length - 1];
-    const next = start + size < all.length && last ? encodeCursor({ after: String(last['id']) }) : null;
+    const next = start + size < rows.length && last ? encodeCursor({ after: String(last['id']), at: start + page.length - 1 }) : null;
     return this.page(req, res, page, next, cursor, fault);
   }
 
@@ -454,6 +475,7 @@ export function createdTime(row: readonly string[], header: readonly string[]): 
 interface Cursor {
   offset?: number | undefined;
   after?: string | undefined;
+  at?: number | undefined;
   salt?: string | undefined;
 }
 

@@ -53,6 +53,8 @@ export interface Config {
   max_field_bytes: number;
   heartbeat_seconds: number;
   max_concurrent_surveys: number;
+  /** API-key mode's request-rate cap (api/rate-limit.ts). */
+  max_requests_per_second: number;
 }
 
 /** Reads and validates the config file. */

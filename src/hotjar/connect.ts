@@ -31,7 +31,7 @@ export function connect(config: Config, log: (message: string) => void, signal?:
   });
   const { credentials } = config;
   if (credentials.auth_type === 'api_key') {
-    const limiter = new RateLimiter();
+    const limiter = new RateLimiter(config.max_requests_per_second);
     const auth = new TokenAuthenticator(http, {
       apiBaseUrl: config.api_base_url,
       clientId: credentials.client_id,

@@ -202,6 +202,14 @@ export const ABOUT: AboutInfo = {
       description:
         "Advanced. How many surveys are read at the same time (in password mode: exported, downloaded and parsed; in API-key mode: paged); their records interleave, and each survey's state is saved as soon as it is done. Hotjar takes seconds to minutes to build each export, so a few at once save most of that wait. The default, 4, keeps the load on Hotjar modest and bounds what the connector holds at once (each survey being read in password mode has its export on disk in the temporary folder). 1 reads surveys one after another.",
     },
+    {
+      name: 'max_requests_per_second',
+      kind: 'integer',
+      default: 40,
+      sensitive: false,
+      description:
+        "Advanced. API-key mode only: the most requests a second the connector sends to Hotjar's official API (token, pages and retries together, in bursts of at most this many). Hotjar's limit is cited by public clients as 3,000 requests a minute per source IP (50 a second); the default, 40, is 80% of it, so that pages of surveys read side by side are not held back while other clients on the same IP keep some room. A 429 is still honoured (Retry-After, then backoff). Lower it when other tools call Hotjar's API from the same IP.",
+    },
   ],
 };
 
