@@ -341,3 +341,30 @@ describe('CsvLayoutScanner', () => {
 function parseSync(bytes: Buffer): string[][] {
   return parseAll(bytes, csvParseOptions(MAX));
 }
+
+describe('block path: progress', () => {
+  it('estimates the rows of a many-block file from its first block, within 10% of the truth', async () => {
+    const n = 600;
+    const path = file('estimate.csv', csv([HEADER, ...responses(n)]));
+    const sink = sinkFor(true);
+    const estimates: number[] = [];
+    const inner = sink.stream.bind(sink);
+    sink.stream = (name: StreamName): StreamSink => ({
+      ...inner(name),
+      estimate: (records: number) => {
+        if (name === R) estimates.push(records);
+        return undefined;
+      },
+    });
+    // 2,000-byte pieces: ~16 KB blocks of a ~100 KB file, so the first estimate comes from one block of several.
+    const source = new FileSource({ s1: path }, 2000);
+    const result = await readStreams(source, { siteId: SITE, surveyIds: ['s1'], streams: [streamPlan(surveyResponses)] }, sink, undefined, {
+      pool,
+    });
+    expect(result.failures).toEqual([]);
+    expect(sink.recordsOf(R)).toHaveLength(n);
+    expect(estimates.length).toBeGreaterThanOrEqual(2); // from the first block, then the actual count
+    expect(Math.abs(estimates[0]! - n) / n).toBeLessThan(0.1);
+    expect(estimates.at(-1)).toBe(n);
+  });
+});

@@ -25,7 +25,7 @@ import { FileDateParser } from '../core/dates.js';
 import { CancelledError, DataError } from '../core/errors.js';
 import type { RecordFraming } from '../core/framing.js';
 import type { CsvFile, SurveyPass, SurveySource } from '../hotjar/source.js';
-import { BlockWorkerError, type BlockPool, type BlockResult } from './block-pool.js';
+import { BlockWorkerError, PIECES_PER_BLOCK, type BlockPool, type BlockResult } from './block-pool.js';
 import { layout, type HeaderLayout } from './columns.js';
 import { PassProgress, RowChecker, badValue, latestDate, lineSpan } from './row-rules.js';
 import { CURSOR_FIELD, NUMBER_FIELD, RESPONSE_ID_FIELD, canStopByDate, dateBound, isNew, isNewById, type Position } from './state.js';
@@ -356,7 +356,8 @@ export class SurveyReader {
         }
         if (this.options.estimated && block.index % 16 === 0) {
           const dataBytes = file.layout.bytes - file.layout.headerEnd;
-          const seenBytes = (file.layout.boundaries[block.index + 1] ?? file.layout.bytes) - file.layout.headerEnd;
+          // boundaries are the pieces' (PIECES_PER_BLOCK to a block): where this block ends.
+          const seenBytes = (file.layout.boundaries[(block.index + 1) * PIECES_PER_BLOCK] ?? file.layout.bytes) - file.layout.headerEnd;
           if (seenBytes > 0) this.options.estimated(Math.round((dataBytes * this.progress.rows) / seenBytes));
         }
         if (block.halt) return this.progress.rows;
