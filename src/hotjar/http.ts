@@ -29,6 +29,8 @@ export interface SendInit {
   method?: Dispatcher.HttpMethod;
   headers?: Record<string, string>;
   body?: string;
+  /** Bytes of the body undici buffers before it pauses the socket (its default: 64 KiB). */
+  highWaterMark?: number;
 }
 
 const USER_AGENT = 'source-hotjar';
@@ -62,6 +64,7 @@ export class Http {
         headers: { 'user-agent': USER_AGENT, ...init.headers },
         body: init.body ?? null,
         signal,
+        ...(init.highWaterMark !== undefined ? { highWaterMark: init.highWaterMark } : {}),
       });
       try {
         return await use(res);

@@ -15,6 +15,13 @@ import { discard, readText, statusError, type Http, type Response } from '../htt
 import { decide, describeFailure, isRetryable, redactUrl } from '../outcome.js';
 import type { SpooledDownload } from './export-file.js';
 
+/**
+ * The download's buffers, socket to spool file: 1 MiB each instead of 64 KiB and 16 KiB, so that the file
+ * is written in large pieces and the socket pauses less (a download on loopback took half the time in
+ * the bench), for ~2 MiB held at most.
+ */
+const DOWNLOAD_BUFFER = 1024 * 1024;
+
 const SURVEY_QUERY = JSON.stringify({ sort_by: '-index', clauses: [] });
 const MAX_REDIRECTS = 5;
 
@@ -168,26 +175,30 @@ export class ExportClient {
     return this.http.retrying(`download of survey ${surveyId}`, async () => {
       let target = url;
       for (let hop = 0; ; hop++) {
-        const next = await this.http.send(target.toString(), { headers: { accept: '*/*' } }, async (res) => {
-          const location = res.headers['location'];
-          if (res.statusCode >= 300 && res.statusCode < 400 && typeof location === 'string' && hop < MAX_REDIRECTS) {
-            const to = new URL(location, target);
-            maskQuery(to);
-            this.checkDownloadTarget(to, surveyId);
-            return { redirect: to };
-          }
-          if (res.statusCode < 200 || res.statusCode >= 300) {
-            const err = await statusError(res, target.toString());
-            if (isRetryable(err)) throw err;
-            throw new BrokenExportError(
-              `The storage host refused the download of ${label} (${describeFailure(err)}); the link may have expired.`,
-              {
-                cause: err,
-              },
-            );
-          }
-          return { value: await use(res) };
-        });
+        const next = await this.http.send(
+          target.toString(),
+          { headers: { accept: '*/*' }, highWaterMark: DOWNLOAD_BUFFER },
+          async (res) => {
+            const location = res.headers['location'];
+            if (res.statusCode >= 300 && res.statusCode < 400 && typeof location === 'string' && hop < MAX_REDIRECTS) {
+              const to = new URL(location, target);
+              maskQuery(to);
+              this.checkDownloadTarget(to, surveyId);
+              return { redirect: to };
+            }
+            if (res.statusCode < 200 || res.statusCode >= 300) {
+              const err = await statusError(res, target.toString());
+              if (isRetryable(err)) throw err;
+              throw new BrokenExportError(
+                `The storage host refused the download of ${label} (${describeFailure(err)}); the link may have expired.`,
+                {
+                  cause: err,
+                },
+              );
+            }
+            return { value: await use(res) };
+          },
+        );
         if ('value' in next) return next.value;
         target = next.redirect;
       }
@@ -210,7 +221,7 @@ export class ExportClient {
           yield chunk;
         }
       };
-      await pipeline(res.body as AsyncIterable<Buffer>, counted, createWriteStream(path));
+      await pipeline(res.body as AsyncIterable<Buffer>, counted, createWriteStream(path, { highWaterMark: DOWNLOAD_BUFFER }));
       return { path, bytes, lengthProven };
     });
   }

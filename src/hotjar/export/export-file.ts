@@ -73,8 +73,8 @@ export interface VerifyOptions {
 }
 
 const CHUNK = 64 * 1024;
-/** Reading and inflating the spool in larger pieces: fewer round trips through libuv's pool. */
-const BIG_CHUNK = 256 * 1024;
+/** Reading and inflating the spool in 1 MiB pieces: fewer round trips through libuv's pool (256 KiB took ~15% longer to check a 215 MB CSV; 2–4 MiB no better). */
+const BIG_CHUNK = 1024 * 1024;
 /** csvHead feeds zlib this much at a time, so one step's output stays a few MiB however repetitive. */
 const SLICE = 4 * 1024;
 const LF = 0x0a;
