@@ -1040,3 +1040,35 @@ describe('Reclaimer (core/gc.ts)', () => {
     expect(minors() - under).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe('hotjar/undici.ts: the parts of undici the connector loads', () => {
+  it('loading the HTTP layer leaves undici’s index and Node’s bundled undici unloaded', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const http = new URL('../dist/hotjar/http.js', import.meta.url).href;
+    const auth = new URL('../dist/hotjar/authenticator.js', import.meta.url).href;
+    const script = `await import(${JSON.stringify(http)}); await import(${JSON.stringify(auth)});
+      const { createRequire } = await import('node:module');
+      const index = createRequire(${JSON.stringify(http)}).resolve('undici');
+      console.log(JSON.stringify({ bundled: process.moduleLoadList.some((m) => m.includes('deps/undici')), index: index in (await import('node:module')).createRequire(import.meta.url).cache }));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ bundled: false, index: false });
+  });
+
+  it('parses Set-Cookie lines as undici’s getSetCookies does', async () => {
+    const { parseSetCookies } = await import('../src/hotjar/undici.js');
+    const { Headers, getSetCookies } = await import('undici');
+    const lines = [
+      'ACC=abc123; Path=/; HttpOnly; Secure',
+      ' SESSION=x=y=z ; Max-Age=3600',
+      'empty=; Expires=Wed, 21 Oct 2015 07:28:00 GMT',
+      '=novalue',
+      'flag',
+      'quoted="a b"; SameSite=Lax',
+    ];
+    const headers = new Headers();
+    for (const line of lines) headers.append('set-cookie', line);
+    const expected = getSetCookies(headers).map((c) => ({ name: c.name, value: c.value }));
+    expect(parseSetCookies(lines)).toEqual(expected);
+    expect(expected.map((c) => c.name)).toContain('ACC');
+  });
+});

@@ -3,11 +3,11 @@
  * (an API key's bearer token) is another small implementation; the clients only ask for headers and,
  * after a refusal, for fresh credentials once.
  */
-import { Headers, getSetCookies } from 'undici';
 import { AuthError, HttpStatusError, SystemError } from '../core/errors.js';
 import { isObject } from '../core/json.js';
 import { addSecret, snippet } from '../core/secrets.js';
 import { discard, readText, statusError, type Http, type Response } from './http.js';
+import { parseSetCookies } from './undici.js';
 import { decide, describeFailure } from './outcome.js';
 
 export interface Authenticator {
@@ -109,7 +109,5 @@ export class SessionAuthenticator implements Authenticator {
 function cookiesOf(res: Response): { name: string; value: string }[] {
   const raw = res.headers['set-cookie'];
   const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-  const headers = new Headers();
-  for (const line of list) headers.append('set-cookie', line);
-  return getSetCookies(headers).map((c) => ({ name: c.name, value: c.value }));
+  return parseSetCookies(list);
 }

@@ -5,10 +5,11 @@
  * outcome table (outcome.ts) says may pass.
  */
 import pRetry from 'p-retry';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { CancelledError, ConfigError, HttpStatusError, TransientError } from '../core/errors.js';
 import { snippet } from '../core/secrets.js';
 import { codesOf, decide, describeFailure, outcomeOf, parseRetryAfter, redactUrl } from './outcome.js';
+import { Agent, request } from './undici.js';
 
 export interface HttpOptions {
   maxAttempts: number;
