@@ -2,7 +2,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', '.devtools/', 'node_modules/', 'coverage/', '.bench/', 'eslint.config.js'] },
+  {
+    ignores: ['dist/', '.devtools/', 'node_modules/', 'coverage/', '.bench/', 'eslint.config.js', 'src/core/config-validator.generated.ts'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

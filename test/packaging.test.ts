@@ -759,3 +759,33 @@ describe('Meltano: meltano/tap-hotjar.yml and --about', () => {
     expect(formatAbout({ ...ABOUT, description: 'é' }, 'json', '1')).toContain('"description": "\\u00e9"');
   });
 });
+
+describe('the config validator compiled ahead of time (src/core/config-validator.generated.ts)', () => {
+  it('is what devtools/config-validator.ts generates from spec.json now (run `npm run generate` after changing spec.json)', async () => {
+    const { generate, OUTPUT } = await import('../devtools/config-validator.js');
+    expect(text(OUTPUT)).toBe(generate());
+  });
+
+  it('accepts, rejects, reports and fills defaults exactly as ajv compiling spec.json at run time would', async () => {
+    const { validate } = (await import('../src/core/config-validator.generated.js')) as unknown as {
+      validate: ValidateFunction;
+    };
+    const live = new Ajv({ allErrors: true, useDefaults: true, strict: false, validateFormats: false }).compile(spec);
+    const configs: unknown[] = [
+      { site_id: '1', email: 'a@b.c', password: 'p' },
+      { site_id: '1', credentials: { auth_type: 'api_key', client_id: 'x', client_secret: 'y' }, survey_ids: ['2', '3'] },
+      { site_id: 1, survey_ids: ['x/../y'], max_attempts: 0, start_date: 'soon' },
+      { credentials: { auth_type: 'password', email: 'a@b.c' }, unknown_key: true },
+      { site_id: '1', email: 'a@b.c', password: 'p', max_concurrent_surveys: 99, max_requests_per_second: 0, heartbeat_seconds: 'x' },
+      [],
+      'text',
+    ];
+    for (const config of configs) {
+      const a = clone(config);
+      const b = clone(config);
+      expect(validate(a)).toBe(live(b));
+      expect(validate.errors ?? null).toEqual(live.errors ?? null);
+      expect(a).toEqual(b); // the same defaults filled in
+    }
+  });
+});

@@ -12,7 +12,8 @@
  * The spec cannot say "credentials, or email and password" (Airbyte's acceptance tests forbid anyOf), so
  * that rule is checked here, with a message naming what is missing.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { validate as validateGenerated } from './config-validator.generated.js';
 import { toCursor } from './dates.js';
 import { ConfigError } from './errors.js';
 import { isObject, readJsonFile, type JsonObject } from './json.js';
@@ -62,7 +63,11 @@ export function loadConfig(path: string): Config {
   return parseConfig(readJsonFile(path, 'config', { secret: true }), path);
 }
 
-let validator: ValidateFunction | undefined;
+/**
+ * spec.json's validator, compiled ahead of time by ajv (scripts/config-validator.mjs; all errors,
+ * defaults filled, no formats), so that ajv's compiler is neither loaded nor run at start-up.
+ */
+const validator = validateGenerated as ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
 export function parseConfig(raw: unknown, path = 'config'): Config {
   if (!isObject(raw)) throw new ConfigError(`The config file ${path} must hold a JSON object.`);
@@ -74,7 +79,6 @@ export function parseConfig(raw: unknown, path = 'config'): Config {
   if (Array.isArray(config['survey_ids'])) {
     config['survey_ids'] = config['survey_ids'].map((id: unknown) => (isWholeNumber(id) ? String(id) : id));
   }
-  validator ??= new Ajv({ allErrors: true, useDefaults: true, strict: false, validateFormats: false }).compile(spec);
   const valid = validator(config);
   const authType = isObject(config['credentials']) ? config['credentials']['auth_type'] : undefined;
   // ajv's oneOf errors list every branch; the credentials check below says what is wrong in plain words.
