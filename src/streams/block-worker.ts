@@ -60,6 +60,8 @@ class Survey {
   private readonly options: ReturnType<typeof csvParseOptions>;
   private readonly unchecked: ReturnType<typeof csvParseOptions>;
   private readonly maxRecordBytes: number;
+  /** Output bytes per CSV byte of the largest ratio seen so far (a first guess before any block). */
+  private outputRatio = 2;
 
   constructor(setup: BlockSurveySetup) {
     this.latin1 = setup.utf8;
@@ -98,7 +100,10 @@ class Survey {
 
   block(job: BlockJob): { message: FromBlockWorker; transfer: ArrayBuffer[] } {
     const headerLength = this.headerBytes.length;
-    const out = new Output(Math.ceil((job.end - job.start) * 1.5) + 65536, this.latin1);
+    // Sized from what earlier blocks of this survey gave per CSV byte (records repeat their keys, so
+    // the lines are often twice the CSV), with room to spare, and rounded up so that a buffer given
+    // back by the main thread fits the next block of about the same size: no growing, no new buffers.
+    const out = new Output(roundUp(Math.ceil((job.end - job.start) * this.outputRatio * 1.1) + 65536, OUTPUT_GRAIN), this.latin1);
     const capacity = Math.ceil((job.end - job.start) / 256) + 16;
     let numbers = new Float64Array(capacity);
     let ends = new Uint32Array(capacity);
@@ -172,6 +177,7 @@ class Survey {
     // The per-row numbers go after the lines, in the same buffer: one transfer each way, and the main
     // thread gives the whole buffer back for reuse (a typed array transferred on its own would be freed
     // only by the main isolate's next full GC, and those pile up as external memory).
+    if (job.end > job.start) this.outputRatio = Math.max(this.outputRatio, out.offset / (job.end - job.start));
     const packed = out.finish([numbers.subarray(0, rows), ends.subarray(0, rows), ...stats.map((st) => st.counts.subarray(0, rows + 1))]);
     const message: FromBlockWorker = {
       type: 'block',
@@ -247,6 +253,9 @@ class Output {
 }
 
 const align8 = (n: number): number => (n + 7) & ~7;
+const roundUp = (n: number, grain: number): number => Math.ceil(n / grain) * grain;
+/** Output buffers are sized in steps of this: blocks differ by a record or so, buffers are reused across them. */
+const OUTPUT_GRAIN = 256 * 1024;
 
 function grow<T extends Float64Array | Uint32Array>(from: T, to: T): T {
   to.set(from);
