@@ -47,6 +47,12 @@ export type Fault =
   | { kind: 'chunked-cut'; bytes: number } // download: chunked body, part of it, then the connection closes without the last chunk
   | { kind: 'close-delimited'; bytes?: number } // download: no length, no chunking; the body (or its first bytes) ends when the connection closes
   /**
+   * download: the whole body with its length and `Connection: close`, and the connection closed (FIN)
+   * right after its last byte, as HTTP/1.0 servers (Python's http.server) and some proxies do; with
+   * `tail`, the last `tail` bytes come `pauseMs` later, as a network delivers in bursts.
+   */
+  | { kind: 'close-after-body'; tail?: number; pauseMs?: number }
+  /**
    * any: answers `status` with a JSON body whose message quotes the password (login: the one received;
    * else the stand-in's) raw, with its whitespace collapsed and URL-encoded in lower case, after `pad`
    * characters of text (so that a cut at a message's length limit can fall inside it). With `html`, the
@@ -383,6 +389,15 @@ export class HotjarSandbox {
       // Written by hand: Node's server would add a length or chunked encoding.
       req.socket.write(`HTTP/1.1 200 OK\r\ncontent-type: ${type}\r\nconnection: close\r\n\r\n`);
       req.socket.end(body.subarray(0, fault.bytes ?? body.length));
+      return;
+    }
+    if (fault?.kind === 'close-after-body') {
+      // Node's server closes a `Connection: close` connection as soon as the answer is written.
+      res.writeHead(200, { 'content-type': type, 'content-length': body.length, connection: 'close' });
+      const at = body.length - Math.min(fault.tail ?? 0, body.length);
+      res.write(body.subarray(0, at));
+      const timer = setTimeout(() => res.end(body.subarray(at)), fault.pauseMs ?? 0);
+      res.once('close', () => clearTimeout(timer));
       return;
     }
     if (fault?.kind === 'drip') shapeBody(fault, req, res);
