@@ -20,7 +20,7 @@ import type { SpooledDownload } from './export-file.js';
  * is written in large pieces and the socket pauses less (a download on loopback took half the time in
  * the bench), for ~2 MiB held at most.
  */
-const DOWNLOAD_BUFFER = 1024 * 1024;
+export const DOWNLOAD_BUFFER = 1024 * 1024;
 
 const SURVEY_QUERY = JSON.stringify({ sort_by: '-index', clauses: [] });
 const MAX_REDIRECTS = 5;
