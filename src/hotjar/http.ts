@@ -4,12 +4,13 @@
  * pinned on whatever the environment says; p-retry with exponential backoff and jitter for what the
  * outcome table (outcome.ts) says may pass.
  */
+import type { Socket } from 'node:net';
 import pRetry from 'p-retry';
 import type { Dispatcher } from 'undici';
 import { CancelledError, ConfigError, HttpStatusError, TransientError } from '../core/errors.js';
 import { snippet } from '../core/secrets.js';
 import { codesOf, decide, describeFailure, outcomeOf, parseRetryAfter, redactUrl } from './outcome.js';
-import { Agent, request } from './undici.js';
+import { Agent, SocketError, buildConnector, request } from './undici.js';
 
 export interface HttpOptions {
   maxAttempts: number;
@@ -42,9 +43,14 @@ export class Http {
   private readonly agent: Agent;
 
   constructor(readonly options: HttpOptions) {
+    // Pinned: NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment must not turn verification off.
+    const connect = buildConnector({ timeout: Math.min(options.timeoutMs, 30_000), rejectUnauthorized: true });
     this.agent = new Agent({
-      // Pinned: NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment must not turn verification off.
-      connect: { timeout: Math.min(options.timeoutMs, 30_000), rejectUnauthorized: true },
+      connect: (opts, callback) =>
+        connect(opts, (...result) => {
+          if (result[0] === null) guardPausedParser(result[1]);
+          callback(...result);
+        }),
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
       keepAliveTimeout: 10_000,
@@ -144,6 +150,78 @@ export class Http {
   async close(): Promise<void> {
     await this.agent.close().catch(() => undefined);
   }
+}
+
+/**
+ * Works around nodejs/undici#5360 (fixed only in undici 8, by nodejs/undici#5474; undici 8 needs Node 22).
+ * When an answer is not kept alive (`Connection: close`, HTTP/1.0) and its body's reader applies
+ * backpressure (the spool's disk slower than the network), undici pauses its HTTP/1 parser. If the server
+ * then closes the connection (FIN, the normal end of such an answer) or resets it, undici's socket 'end'
+ * or 'error' handler (or 'close', after Node's half-open close that follows an 'end') calls
+ * `Parser.finish()`, which asserts that the parser is not paused: an AssertionError thrown from an event
+ * handler, which no caller can catch, and the process dies.
+ *
+ * undici's parser pauses by handing the bytes it did not parse back with `socket.unshift()` (an empty
+ * buffer when the pause falls on the last byte received: the one case where the socket can end under it)
+ * and resumes by calling `socket.read()`; it reads nothing while paused, and Node itself only calls
+ * `read(0)` on a socket that is not flowing. So each socket tells here whether its parser is paused:
+ * - an 'end' while it is paused is held back, with the half-open close Node does after it, and delivered
+ *   right after the parser's next read, when it runs again: the answer then completes as usual, or fails
+ *   as cut short (a Content-Length not reached), exactly as it would have without backpressure;
+ * - a reset (ECONNRESET) while it is paused is reported as a plain socket error (UND_ERR_SOCKET, the reset
+ *   as its cause), with which undici fails the request instead of calling finish(): retried as any reset.
+ * Backpressure is untouched (the socket is not read while the parser is paused), so memory stays bounded;
+ * timeouts, the deadline and aborts destroy the socket with an error, as before, whatever is held. Nothing
+ * is held unless undici would have crashed. Considered and not taken: reading bodies eagerly near their
+ * end (needs a Content-Length, leaves close-delimited and cut bodies and resets exposed), asking for
+ * keep-alive (the server decides). Remove this with undici 8.
+ */
+export function guardPausedParser(socket: Socket): void {
+  let paused = false;
+  let endHeld = false;
+  const halfOpen = socket.allowHalfOpen;
+  const unshift = socket.unshift.bind(socket);
+  const read = socket.read.bind(socket);
+  const emit = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
+  const deliverEnd = (): void => {
+    if (socket.destroyed) return;
+    if (paused) {
+      endHeld = true;
+      return;
+    }
+    socket.allowHalfOpen = halfOpen;
+    emit('end');
+    if (!halfOpen && socket.writable) socket.end();
+  };
+  socket.unshift = (chunk: Buffer | string, encoding?: BufferEncoding): void => {
+    paused = true;
+    unshift(chunk, encoding);
+  };
+  socket.read = (size?: number): unknown => {
+    if (size === undefined) {
+      paused = false;
+      if (endHeld) {
+        endHeld = false;
+        process.nextTick(deliverEnd);
+      }
+    }
+    return read(size) as unknown;
+  };
+  socket.emit = (event: string | symbol, ...args: unknown[]): boolean => {
+    if (paused && event === 'end') {
+      endHeld = true;
+      // Node ends the writable side right after 'end' when the socket is not half-open: not yet.
+      socket.allowHalfOpen = true;
+      return true;
+    }
+    const cause = args[0];
+    if (paused && event === 'error' && cause instanceof Error && (cause as NodeJS.ErrnoException).code === 'ECONNRESET') {
+      args[0] = Object.assign(new SocketError(`the connection was reset while the answer was being read (${cause.message})`), {
+        cause,
+      });
+    }
+    return emit(event, ...args);
+  };
 }
 
 /** Throws a body away without reading it (undici reports a destroyed, unread body as an error: ignore it). */

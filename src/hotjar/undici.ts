@@ -1,22 +1,23 @@
 /**
- * The parts of undici the connector uses (an Agent, `request`, the Set-Cookie parser), loaded from
- * undici's own modules rather than from its index.
+ * The parts of undici the connector uses (an Agent, its connector, `request`, SocketError, the
+ * Set-Cookie parser), loaded from undici's own modules rather than from its index.
  *
  * Why: undici's index loads all of undici (fetch, WebSocket, caches, mocks, ...) and, in its cookie
  * module, reads `globalThis.Headers`, which makes Node load its own bundled copy of undici as well.
  * Measured on Node 20 (2-core bench machine): `require('undici')` takes 83–99 ms and adds 20 MB of
- * RSS; these three modules take 24–44 ms and 11 MB. Every command that talks to Hotjar pays that at
+ * RSS; these modules take 24–44 ms and 11 MB. Every command that talks to Hotjar pays that at
  * start-up, and every read holds it.
  *
  * undici has no `exports` map, so these files are importable; they are undici 7's layout
- * (lib/dispatcher/agent.js, lib/api/api-request.js, lib/web/cookies/parse.js), held by the ^7 range in
- * package.json. `request` here is what undici's index builds around the same function (url → origin
- * and path, GET by default). test/units.test.ts checks that loading the HTTP layer leaves Node's
- * bundled undici unloaded, and every end-to-end test goes through these.
+ * (lib/dispatcher/agent.js, lib/api/api-request.js, lib/web/cookies/parse.js, and lib/core/connect.js and
+ * lib/core/errors.js, which the Agent loads anyway), held by the ^7 range in package.json. `request`
+ * here is what undici's index builds around the same function (url → origin and path, GET by default).
+ * test/units.test.ts checks that loading the HTTP layer leaves Node's bundled undici unloaded, and every
+ * end-to-end test goes through these.
  */
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
-import type { Agent as UndiciAgent, Dispatcher } from 'undici';
+import type { Agent as UndiciAgent, Dispatcher, buildConnector as undiciBuildConnector, errors } from 'undici';
 
 /**
  * undici parses HTTP with llhttp compiled to WebAssembly. V8 compiles it at once with its baseline
@@ -32,6 +33,11 @@ const load = createRequire(import.meta.url);
 
 export const Agent = load('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
 export type Agent = UndiciAgent;
+
+/** undici's connector (what an Agent uses when given connect options), to wrap the sockets it opens. */
+export const buildConnector = load('undici/lib/core/connect.js') as typeof undiciBuildConnector;
+
+export const SocketError = (load('undici/lib/core/errors.js') as typeof errors).SocketError;
 
 type RequestOptions = Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'method'> & {
   dispatcher: Dispatcher;

@@ -221,6 +221,8 @@ export class ExportClient {
           yield chunk;
         }
       };
+      // The disk's backpressure reaches undici's parser (memory stays flat); a storage host that closes
+      // the connection while it is paused no longer crashes the process: see guardPausedParser (http.ts).
       await pipeline(res.body as AsyncIterable<Buffer>, counted, createWriteStream(path, { highWaterMark: DOWNLOAD_BUFFER }));
       return { path, bytes, lengthProven };
     });
