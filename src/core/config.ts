@@ -64,7 +64,7 @@ export function loadConfig(path: string): Config {
 }
 
 /**
- * spec.json's validator, compiled ahead of time by ajv (scripts/config-validator.mjs; all errors,
+ * spec.json's validator, compiled ahead of time by ajv (devtools/config-validator.ts; all errors,
  * defaults filled, no formats), so that ajv's compiler is neither loaded nor run at start-up.
  */
 const validator = validateGenerated as ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
