@@ -40,7 +40,11 @@ COPY --from=build --chown=airbyte:airbyte /build/dist ./dist
 COPY --from=build --chown=airbyte:airbyte /build/spec.json ./spec.json
 COPY --from=build --chown=airbyte:airbyte /build/catalog ./catalog
 
+# MALLOC_ARENA_MAX=1: one glibc malloc arena for all threads instead of one per thread, each keeping
+# the memory freed in it; 25-30 MB less peak RSS on a large read with no measured loss of speed
+# (README "Performance"). The bin's shebang sets the same.
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=1 \
     AIRBYTE_ENTRYPOINT="/usr/local/bin/node --max-semi-space-size=4 /airbyte/integration_code/dist/airbyte/main.js"
 
 LABEL io.airbyte.name=airbyte/source-hotjar \

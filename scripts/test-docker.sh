@@ -134,9 +134,10 @@ meta_value() { sed -n "s/^[[:space:]]*$1:[[:space:]]*[\"']\{0,1\}\([^\"'#[:space
 META_TAG="$(meta_value dockerImageTag)"
 META_REPO="$(meta_value dockerRepository)"
 docker image inspect -f '{{json .Config}}' "$IMAGE_TAG" >"$WORK/image-config.json"
-if out=$(node - "$WORK/image-config.json" "$META_TAG" "$META_REPO" <<'EOF' 2>&1
+SHEBANG="$(head -n1 "$ROOT/src/airbyte/main.ts")"
+if out=$(node - "$WORK/image-config.json" "$META_TAG" "$META_REPO" "$SHEBANG" <<'EOF' 2>&1
 const fs = require('node:fs');
-const [file, tag, repo] = process.argv.slice(2);
+const [file, tag, repo, shebang] = process.argv.slice(2);
 const c = JSON.parse(fs.readFileSync(file, 'utf8'));
 const env = Object.fromEntries((c.Env || []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
 const labels = c.Labels || {};
@@ -149,6 +150,15 @@ const ep = (c.Entrypoint || []).join(' ');
 if (!ep) problems.push('no ENTRYPOINT');
 if (env.AIRBYTE_ENTRYPOINT !== ep) problems.push(`AIRBYTE_ENTRYPOINT=${JSON.stringify(env.AIRBYTE_ENTRYPOINT)} != ENTRYPOINT ${JSON.stringify(ep)}`);
 if (env.NODE_ENV !== 'production') problems.push(`NODE_ENV=${env.NODE_ENV}`);
+// The image starts the connector as the bin does: the shebang's environment and Node flags.
+const words = shebang.replace(/^#!\/usr\/bin\/env -S /, '').split(/\s+/);
+const nodeAt = words.indexOf('node');
+for (const w of words.slice(0, nodeAt)) {
+  const [k, v] = w.split('=');
+  if (env[k] !== v) problems.push(`the bin's shebang sets ${w}, the image has ${k}=${env[k]}`);
+}
+const flags = words.slice(nodeAt + 1).join(' ');
+if (!ep.includes(` ${flags} `)) problems.push(`the bin's shebang gives node ${flags}, the ENTRYPOINT is ${ep}`);
 if (problems.length) { console.log(problems.join('; ')); process.exit(1); }
 console.log(`User=${c.User} version=${tag} name=${repo} ENTRYPOINT="${ep}"`);
 EOF

