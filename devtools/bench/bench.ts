@@ -1215,7 +1215,7 @@ async function main(): Promise<void> {
     line('connector, survey_responses + survey_answers', pick('both'));
     line('connector as the bin (shebang settings), 1 run', [s.bin]);
     const onImage = pick('image').filter((t): t is Throughput => t !== undefined);
-    if (onImage.length) line(`connector on the image's runtime (node ${image?.version ?? '?'}, shebang settings)`, onImage);
+    if (onImage.length) line(`connector, image's runtime (node ${image?.version ?? '?'})`, onImage);
     row('connector speed / Python floor', `${range(pick('vsFloor'), 2, '×')} (target ≥ 1.25×)`);
     if (onImage.length) row("on the image's runtime: speed / Python floor", `${range(pick('imageVsFloor'), 2, '×')} (target ≥ 1.25×)`);
     row('connector speed / csv-parse ceiling', `${range(pick('vsCeiling'), 2, '×')} (target ≥ 1.0×)`);
