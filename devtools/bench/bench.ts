@@ -9,6 +9,9 @@
  * shebang's flags and MALLOC_ARENA_MAX), and each round also runs it on the Docker image's runtime: the
  * Dockerfile's Node major (scripts/node-major.sh), started as the image's ENTRYPOINT and ENV start it.
  *
+ * After the sizes, the fixed cost: peak RSS of an empty Node process, `check` and a full read of a 10k-row
+ * export, on both runtimes, set against the largest read's peak (what the rows add).
+ *
  * Flags: --rows N (or env BENCH_ROWS; the largest size, default 1,000,000), sizes 100k, 300k and N;
  * --skip-100k; --quick (100,000 only); --repeat R (each throughput run R times, round-robin: ranges);
  * --skip-many (neither many-surveys scenario); --only-many (only the two many-surveys scenarios, password
@@ -547,6 +550,52 @@ async function connectorFull(stand: Stand, exp: ExportFiles, catalog = stand.ful
   return throughput(exp, r);
 }
 
+/** Peak RSS (MB) of one process run to /dev/null, with GNU time; undefined when it failed. */
+async function peakRssOf(args: string[], env: NodeJS.ProcessEnv, command?: string): Promise<number | undefined> {
+  const r = await run({ args, env, ...(command ? { command } : {}), stdout: 'devnull', timeoutMs: 60_000, peakRss: true });
+  return r.code === 0 && !r.timedOut && r.peakRssKb !== undefined ? round(r.peakRssKb / 1024, 1) : undefined;
+}
+
+interface FixedCost {
+  runtime: string;
+  /** Peak RSS MB per round: an empty Node process, `check`, and a full read of a small export. */
+  emptyNode: (number | undefined)[];
+  check: (number | undefined)[];
+  smallRead: (number | undefined)[];
+}
+
+/**
+ * What a process of this design takes before rows count: an empty Node process (the runtime), `check`
+ * (modules, login, one export request) and a full read of a small export (everything a read starts:
+ * the download and its check, the two block workers, their buffers), each `rounds` times, round-robin,
+ * on this Node without a flag and on the image's runtime as the image starts it. Set against the peak
+ * of the largest read, it shows how much of that peak the rows add.
+ */
+async function fixedCost(exp: ExportFiles, rounds: number, image: { path: string; version: string } | undefined): Promise<FixedCost[]> {
+  const stand = await startStand(exp);
+  try {
+    const runtimes = [
+      { runtime: `node ${process.version}, no flag`, bin: false, node: process.execPath },
+      ...(image ? [{ runtime: `node ${image.version}, the image's settings`, bin: true, node: image.path }] : []),
+    ];
+    const out = runtimes.map((rt): FixedCost => ({ runtime: rt.runtime, emptyNode: [], check: [], smallRead: [] }));
+    for (let i = 0; i < rounds; i++) {
+      for (let k = 0; k < runtimes.length; k++) {
+        const { bin, node } = runtimes[k]!;
+        const env = bin ? binEnv() : plainEnv();
+        const launch = (...rest: string[]): string[] => (bin ? cliArgs(...rest) : plainArgs(...rest));
+        const o = out[k]!;
+        o.emptyNode.push(await peakRssOf([...(bin ? binLaunch().flags : []), '-e', 'setTimeout(() => {}, 100)'], env, node));
+        o.check.push(await peakRssOf(launch('check', '--config', stand.configPath), env, node));
+        o.smallRead.push(await peakRssOf(launch('read', '--config', stand.configPath, '--catalog', stand.fullCatalog), env, node));
+      }
+    }
+    return out;
+  } finally {
+    await stand.sandbox.stop();
+  }
+}
+
 interface FirstRecord {
   fromDownloadRequestMs: number | undefined;
   fromSpawnMs: number | undefined;
@@ -1060,7 +1109,7 @@ async function main(): Promise<void> {
   );
 
   const exports = new Map<number, ExportFiles>();
-  for (const n of [...sizes, ...(opts.skipMany ? [] : [MANY_ROWS])]) {
+  for (const n of [...sizes, MANY_ROWS]) {
     if (exports.has(n)) continue;
     const e = await ensureExport(BENCH_DIR, n, log);
     exports.set(n, e);
@@ -1167,6 +1216,16 @@ async function main(): Promise<void> {
     );
   }
 
+  let fixed: FixedCost[] | undefined;
+  if (!opts.onlyMany) {
+    log(`fixed cost: peak RSS of an empty Node process, \`check\` and a read of ${label(MANY_ROWS)} rows (${opts.repeat} round(s)) …`);
+    fixed = await fixedCost(exports.get(MANY_ROWS)!, opts.repeat, image);
+    for (const f of fixed)
+      log(
+        `fixed cost, ${f.runtime}: empty ${range(f.emptyNode)} MB, check ${range(f.check)} MB, read of ${label(MANY_ROWS)} ${range(f.smallRead)} MB`,
+      );
+  }
+
   const spec = opts.onlyMany ? undefined : await specColdStarts();
 
   // ---------- summary ----------
@@ -1239,6 +1298,20 @@ async function main(): Promise<void> {
         `${fmt(smallImage)} MB → ${fmt(bigImage)} MB (Δ ${fmt(bigImage - smallImage)} MB)`,
       );
   }
+  if (fixed) {
+    const biggest = big ?? small;
+    for (const [k, f] of fixed.entries()) {
+      row(
+        `fixed cost, ${f.runtime} (peak RSS MB)`,
+        `empty Node ${range(f.emptyNode)}, check ${range(f.check)}, read of ${label(MANY_ROWS)} rows ${range(f.smallRead)}`,
+      );
+      const peaks = biggest?.rounds.map((r) => (k === 0 ? r.connector.peakRssMb : r.image?.peakRssMb));
+      const [, top] = minMax(peaks ?? []);
+      const [, smallTop] = minMax(f.smallRead);
+      if (biggest && Number.isFinite(top) && Number.isFinite(smallTop))
+        row(`  ${label(biggest.export.rows)} rows add over the ${label(MANY_ROWS)} read`, `${fmt(top - smallTop)} MB (maximum to maximum)`);
+    }
+  }
   if (mainRuns) {
     const { ttfr, incremental: inc, backpressure: bp } = mainRuns;
     row(
@@ -1310,6 +1383,7 @@ async function main(): Promise<void> {
     manySurveys: many ?? null,
     manySurveysApiKey: manyApi ?? null,
     specColdStart: spec ?? null,
+    fixedCost: fixed ?? null,
   };
   writeFileSync(join(BENCH_DIR, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   log(`results written to ${join(BENCH_DIR, 'results.json')}`);
