@@ -48,6 +48,12 @@ export interface StreamSink {
   estimate?(records: number): Promise<void> | undefined;
   /** How the adapter frames this stream's record data into a line, when it takes records as bytes (ReadSink.recordBytes). */
   readonly framing?: RecordFraming | undefined;
+  /**
+   * Record keys of a survey that the plan's `declared` lacks, before that survey's first record: an
+   * adapter whose protocol can change a stream's schema mid-stream (Singer: a new SCHEMA message)
+   * declares them, so that destinations keep them.
+   */
+  announce?(keys: readonly string[]): Promise<void> | undefined;
 }
 
 export interface ReadSink {
@@ -110,6 +116,11 @@ interface Running<D extends StreamDefinition> {
   state: StreamState;
   running: boolean;
   failed: boolean;
+  /**
+   * Records of this stream handed to the writer since its last STATE, whichever survey they came from
+   * (surveys side by side interleave): the STATE's recordCount, as the protocol defines it.
+   */
+  sinceState: number;
 }
 
 export interface ReadOptions {
@@ -126,7 +137,14 @@ export async function readStreams(
   signal?: AbortSignal,
   options: ReadOptions = {},
 ): Promise<ReadResult> {
-  const all = plan.streams.map((p) => ({ plan: p, sink: sink.stream(p.definition.name), state: p.state, running: false, failed: false }));
+  const all = plan.streams.map((p) => ({
+    plan: p,
+    sink: sink.stream(p.definition.name),
+    state: p.state,
+    running: false,
+    failed: false,
+    sinceState: 0,
+  }));
   const streams = all.filter((s): s is Running<ResponseStreamDefinition> => s.plan.definition.kind === 'responses');
   const listed = all.filter((s): s is Running<SurveysStreamDefinition> => s.plan.definition.kind === 'surveys');
   const failures: ReadResult['failures'] = [];
@@ -178,9 +196,16 @@ export async function readStreams(
     const targets: StreamTarget[] = streams.map((s) => ({
       definition: s.plan.definition,
       position: s.plan.incremental ? positionOf(s.state, surveyId) : {},
-      emit: (data) => s.sink.record(data),
+      emit: (data) => {
+        s.sinceState++;
+        return s.sink.record(data);
+      },
+      counted: (n) => {
+        s.sinceState += n;
+      },
       onFirstRecord: () => running(s),
       declared: s.plan.declared,
+      announce: s.sink.announce?.bind(s.sink),
       framing: s.sink.framing,
     }));
     let ended = false;
@@ -206,7 +231,9 @@ export async function readStreams(
           );
         }
         waits.push(running(s));
-        waits.push(s.sink.state(toStateBlob(s.state, plan.surveyIds), stats.emitted));
+        const count = s.sinceState;
+        s.sinceState = 0;
+        waits.push(s.sink.state(toStateBlob(s.state, plan.surveyIds), count));
       }
       if (failed) {
         failures.push({ surveyId, error: failed });

@@ -42,8 +42,12 @@ export interface StreamTarget {
   onFirstRecord: () => Promise<void> | undefined;
   /** Record keys the configured catalog declares (drift check), if it declares any. */
   declared?: ReadonlySet<string> | undefined;
+  /** Declares keys `declared` lacks to the destination, before the survey's first record (StreamSink.announce). */
+  announce?: ((keys: readonly string[]) => Promise<void> | undefined) | undefined;
   /** How the adapter frames this stream's records as lines, when it takes them as bytes (the block path). */
   framing?: RecordFraming | undefined;
+  /** The block path: told how many of this stream's records are in the bytes about to go to the writer (`emit` is one each). */
+  counted?: ((records: number) => void) | undefined;
 }
 
 export interface StreamOutcome {
@@ -229,11 +233,18 @@ export class SurveyReader {
     }
     for (const [i, t] of this.targets.entries()) {
       if (!t.declared) continue;
-      const extra = keys.filter((k) => !t.declared?.has(k) && this.once(`drift ${i} ${k}`));
+      const undeclared = keys.filter((k) => !t.declared?.has(k));
+      // Written before any record of this survey: the writer keeps the order.
+      if (undeclared.length && t.announce) void t.announce(undeclared);
+      const extra = undeclared.filter((k) => this.once(`drift ${i} ${k}`));
       if (extra.length) {
+        const s = extra.length > 1 ? 's' : '';
         this.options.log(
           'WARN',
-          `Survey ${this.options.surveyId} has column${extra.length > 1 ? 's' : ''} the configured catalog of ${t.definition.name} does not declare: ${extra.map((e) => JSON.stringify(e)).join(', ')}. They are still emitted; refresh the source schema (run discover) so destinations keep them.`,
+          `Survey ${this.options.surveyId} has column${s} the configured catalog of ${t.definition.name} does not declare: ${extra.map((e) => JSON.stringify(e)).join(', ')}. ` +
+            (t.announce
+              ? `They are emitted, and declared to the destination in an updated schema before the first record that has them; run discover to add them to the catalog.`
+              : `They are still emitted; refresh the source schema (run discover) so destinations keep them.`),
         );
       }
     }
@@ -391,18 +402,26 @@ export class SurveyReader {
     const written = (): void => {
       if (--parts === 0) done();
     };
-    for (const { st, i } of firsts) {
-      if (st.firstOffset > from) {
-        parts++;
-        await write(block.bytes.subarray(from, st.firstOffset), written);
+    // Each part's records are counted for its streams right as it goes to the writer (the STATE of
+    // another survey may come between two parts).
+    let fromRow = 0;
+    const part = (to: number): Promise<void> | undefined => {
+      const toRow = rowsWithin(block.ends, cut, to);
+      for (let j = 0; j < block.streams.length; j++) {
+        const counts = block.streams[j]!.counts;
+        const n = counts[toRow]! - counts[fromRow]!;
+        if (n > 0) this.targets[j]!.counted?.(n);
       }
+      fromRow = toRow;
+      parts++;
+      return write(block.bytes.subarray(from, to), written);
+    };
+    for (const { st, i } of firsts) {
+      if (st.firstOffset > from) await part(st.firstOffset);
       from = Math.max(from, st.firstOffset);
       await this.targets[i]!.onFirstRecord();
     }
-    if (end > from) {
-      parts++;
-      await write(block.bytes.subarray(from, end), written);
-    }
+    if (end > from) await part(end);
     for (let i = 0; i < block.streams.length; i++) {
       const st = block.streams[i]!;
       const stats = this.outcome.streams[i]!;
@@ -414,6 +433,18 @@ export class SurveyReader {
     written(); // last: the counts are views on the same buffer, which goes back to its worker once written
     return stopped;
   }
+}
+
+/** How many of a block's first `rows` rows have all their lines before `offset` (a row boundary): ends are ascending. */
+export function rowsWithin(ends: Uint32Array, rows: number, offset: number): number {
+  let lo = 0;
+  let hi = rows;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ends[mid]! <= offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The header record, parsed from the file's first bytes exactly as the row path parses it; undefined when that fails. */

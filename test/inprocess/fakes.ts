@@ -192,6 +192,19 @@ export class RecordingSink implements ReadSink {
   failuresOf(name: StreamName): ConnectorError[] {
     return this.failures.get(name) ?? [];
   }
+  /** For each STATE of a stream, the records of that stream seen since its previous STATE (what recordCount must say). */
+  recordsBetweenStates(name: StreamName): number[] {
+    const out: number[] = [];
+    let since = 0;
+    for (const e of this.events) {
+      if (e === `${name}:RECORD`) since++;
+      else if (e === `${name}:STATE`) {
+        out.push(since);
+        since = 0;
+      }
+    }
+    return out;
+  }
   lastState(name: StreamName): StateEntry | undefined {
     const list = this.statesOf(name);
     return list[list.length - 1];
