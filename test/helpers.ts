@@ -36,6 +36,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   timeoutMs?: number;
   bin?: string;
+  /** stdout is text for a person (`tap-hotjar --version`), not messages: not parsed. */
+  text?: boolean;
 }
 
 /**
@@ -88,7 +90,7 @@ function spawnCli(args: string[], options: RunOptions): Promise<RunResult> {
       const stdout = Buffer.concat(out).toString('utf8');
       const stderr = Buffer.concat(err).toString('utf8');
       const messages: Message[] = [];
-      for (const line of stdout.split('\n')) {
+      for (const line of options.text ? [] : stdout.split('\n')) {
         if (line === '') continue;
         try {
           messages.push(JSON.parse(line) as Message);

@@ -122,6 +122,60 @@ describe('sync', () => {
   });
 });
 
+describe('schema', () => {
+  it('declares a question added since discover in a new SCHEMA before the first record that has it', async () => {
+    const catalog = await catalogWith({ selected: true });
+    // Someone adds a question to survey 222 after the catalog was made, and a response answers it.
+    const s222 = sandbox.surveys.get('222') as { header: string[]; rows: string[][] };
+    const question = 'Anything else? "new"';
+    s222.header.push(question);
+    for (const row of s222.rows) row.push('');
+    s222.rows[0]![s222.header.length - 1] = 'the new answer';
+    const out = await sync({ catalog }); // the checker validates every record against its stream's latest SCHEMA
+    const schemas = out.schemas.filter((m) => m.stream === STREAM);
+    expect(schemas).toHaveLength(2);
+    const props = (i: number): Record<string, unknown> => (schemas[i]!.schema as { properties: Record<string, unknown> }).properties;
+    expect(props(0)).not.toHaveProperty([question]);
+    expect(props(1)).toHaveProperty([question]);
+    expect((schemas[1]!.schema as { additionalProperties: unknown }).additionalProperties).toBe(false);
+    // The new SCHEMA comes after survey 111's records and before survey 222's first.
+    const lines = out.run.stdout.trim().split('\n');
+    const second = lines.findIndex((l, i) => i > 0 && l.startsWith('{"type":"SCHEMA","stream":"survey_responses"'));
+    const first222 = lines.findIndex((l) => l.includes('"survey_id":"222"'));
+    expect(second).toBeGreaterThan(lines.findIndex((l) => l.includes('"survey_id":"111"')));
+    expect(second).toBeLessThan(first222);
+    expect(out.records.find((r) => r['survey_id'] === '222' && r[question] === 'the new answer')).toBeDefined();
+    expect(out.run.stderr).toMatch(/^WARNING Survey 222 has column .*declared to the destination in an updated schema/m);
+  });
+
+  it('leaves deselected properties out of SCHEMA and RECORDs; keys and the replication key stay', async () => {
+    const r = await tap({ discover: true });
+    const catalog = JSON.parse(r.stdout) as {
+      streams: { tap_stream_id: string; metadata: { breadcrumb: string[]; metadata: Record<string, unknown> }[] }[];
+    };
+    const stream = catalog.streams.find((s) => s.tap_stream_id === STREAM)!;
+    for (const m of stream.metadata) {
+      if (m.breadcrumb.length === 0) m.metadata['selected'] = true;
+      if (['Country', 'Hotjar User ID', 'Number'].includes(m.breadcrumb[1] ?? '')) m.metadata['selected'] = false;
+    }
+    const out = await sync({ catalog: writeJson(tempDir(), 'catalog.json', catalog) });
+    const props = (out.schemas[0]!.schema as { properties: Record<string, unknown> }).properties;
+    expect(props).not.toHaveProperty(['Country']);
+    expect(props).not.toHaveProperty(['Hotjar User ID']);
+    expect(props).toHaveProperty(['Number']);
+    const all = [...expectedFor('111'), ...expectedFor('222')].map((rec) => {
+      const rest = { ...rec };
+      delete rest['Country'];
+      delete rest['Hotjar User ID'];
+      return rest;
+    });
+    expect(out.records).toEqual(all);
+    expect(out.run.stderr).toMatch(
+      /^WARNING The catalog deselects "Number" of survey_responses, a key or replication key: it is synced anyway\.$/m,
+    );
+  });
+});
+
 describe('state', () => {
   it('accepts an empty file, {}, {"bookmarks": …}, its {"value": …} wrapper and a hand-written cursor', async () => {
     const d = tempDir();

@@ -86,7 +86,6 @@ describe.concurrent('tap-hotjar end to end', () => {
           'selected-by-default': true,
           'table-key-properties': ['Number', 'survey_id'],
           'valid-replication-keys': ['Date Submitted'],
-          'forced-replication-method': 'INCREMENTAL',
         },
       });
       expect(meta.slice(1)).toEqual(
@@ -180,7 +179,7 @@ describe.concurrent('tap-hotjar end to end', () => {
       expect(login.stderr).not.toContain(password);
     });
 
-    it('prints help on stderr for usage errors (exit 2), nothing on stdout; --help exits 0', async (test) => {
+    it('prints help on stderr for usage errors (exit 2), nothing on stdout; --help exits 0; --version prints the version', async (test) => {
       const { tap, configPath } = await sample(test);
       const usage = [
         [],
@@ -200,6 +199,9 @@ describe.concurrent('tap-hotjar end to end', () => {
       expect(help.code).toBe(0);
       expect(help.stdout).toBe('');
       expect(help.stderr).toMatch(/--discover/);
+      const version = await runCli(['--version'], { bin: TAP, text: true });
+      const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+      expect([version.code, version.stdout, version.stderr]).toEqual([0, `tap-hotjar ${pkg.version}\n`, '']);
     });
   });
 });

@@ -86,7 +86,7 @@ export function parseConfig(raw: unknown, path = 'config'): Config {
   const lines = [...credentialProblems(config), ...describeErrors(problems), ...surveyIdProblems(config)];
   if (lines.length) {
     throw new ConfigError(
-      `The config file ${path} is invalid: ${[...new Set(lines)].join('; ')}. Fix these fields (see \`spec\` for what each one takes).`,
+      `The config file ${path} is invalid: ${[...new Set(lines)].join('; ')}. Fix these fields (\`source-hotjar spec\` or \`tap-hotjar --about\` says what each one takes).`,
     );
   }
   normaliseCredentials(config);

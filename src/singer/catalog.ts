@@ -64,7 +64,6 @@ export function singerCatalogEntry(definition: StreamDefinition, columns?: reado
           'selected-by-default': definition.selectedByDefault,
           'table-key-properties': keys,
           'valid-replication-keys': [replicationKey],
-          'forced-replication-method': 'INCREMENTAL',
         },
       },
       ...propertyMetadata(new Set([...keys, replicationKey])),
@@ -76,6 +75,11 @@ export interface StreamSelection {
   name: string;
   incremental: boolean;
   declared: ReadonlySet<string> | undefined;
+  /**
+   * Properties the catalog deselects ("selected": false in their ["properties", name] metadata): left out
+   * of SCHEMA and RECORDs. A stream's key properties and replication key are always synced.
+   */
+  deselected: ReadonlySet<string>;
 }
 
 const FIX =
@@ -104,6 +108,7 @@ export function parseSingerCatalog(raw: unknown, known: readonly string[], path 
       name: id,
       incremental: replicationMethod(entry, id, path) === 'INCREMENTAL',
       declared: props.length ? new Set(props) : undefined,
+      deselected: deselectedProperties(entry, path),
     });
   });
   return selected;
@@ -116,6 +121,29 @@ function streamMetadata(entry: JsonObject, path: string): JsonObject {
     throw new ConfigError(`The catalog file ${path}: "metadata" must be an array of {breadcrumb, metadata}. ${FIX}`);
   const root: unknown = list.find((m) => isObject(m) && Array.isArray(m['breadcrumb']) && m['breadcrumb'].length === 0);
   return isObject(root) && isObject(root['metadata']) ? root['metadata'] : {};
+}
+
+/** The top-level properties whose metadata says "selected": false (breadcrumb ["properties", name]). */
+function deselectedProperties(entry: JsonObject, path: string): Set<string> {
+  const list = entry['metadata'] ?? [];
+  if (!Array.isArray(list))
+    throw new ConfigError(`The catalog file ${path}: "metadata" must be an array of {breadcrumb, metadata}. ${FIX}`);
+  const out = new Set<string>();
+  for (const m of list) {
+    if (!isObject(m) || !Array.isArray(m['breadcrumb']) || !isObject(m['metadata'])) continue;
+    const [kind, name, ...rest] = m['breadcrumb'] as unknown[];
+    if (kind === 'properties' && typeof name === 'string' && rest.length === 0 && m['metadata']['selected'] === false) out.add(name);
+  }
+  return out;
+}
+
+/** A schema without the given top-level properties (nor them in `required`). */
+export function withoutProperties(schema: JsonObject, names: ReadonlySet<string>): JsonObject {
+  if (names.size === 0) return schema;
+  const properties = isObject(schema['properties']) ? { ...schema['properties'] } : {};
+  for (const name of names) delete properties[name];
+  const required = Array.isArray(schema['required']) ? schema['required'].filter((r) => typeof r !== 'string' || !names.has(r)) : undefined;
+  return { ...schema, properties, ...(required ? { required } : {}) };
 }
 
 /** `selected` in the breadcrumb [] metadata, else the legacy stream-level `selected`; absent means not selected. */

@@ -5,6 +5,7 @@
  *   tap-hotjar --config CONFIG --discover                            prints the catalog (a JSON object)
  *   tap-hotjar --config CONFIG [--catalog CATALOG] [--state STATE]   syncs (--properties: legacy --catalog)
  *   tap-hotjar --about [--format json|markdown]                      describes the tap
+ *   tap-hotjar --version                                             prints its name and version
  *
  * Exit codes: 0 success; 1 a failure (`CRITICAL …` on stderr, or a survey failed: `ERROR …` lines, the
  * others were synced); 2 a usage error (help on stderr); 130/143 stopped by SIGINT/SIGTERM.
@@ -13,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { loadConfig } from '../core/config.js';
-import { readJsonFile } from '../core/json.js';
+import { readJsonFile, type JsonObject } from '../core/json.js';
 import { packageRoot } from '../core/package-root.js';
 import type { EntryPoint, RunContext } from '../core/process.js';
 import { mask } from '../core/secrets.js';
@@ -21,9 +22,9 @@ import { connect } from '../hotjar/connect.js';
 import { STATE_STREAM_NAMES, STREAM_NAMES, discoverColumns, streamByName, streamsFor, surveyIdsToRead } from '../streams/catalog.js';
 import { failedSurveys, planFor, readStreams, type LogLevel, type ReadSink, type StreamPlan } from '../streams/driver.js';
 import { EMPTY_STATE, toStateBlob } from '../streams/state.js';
-import { supportsIncremental } from '../streams/stream.js';
+import { supportsIncremental, type StreamDefinition } from '../streams/stream.js';
 import { ABOUT, formatAbout } from './about.js';
-import { keyProperties, parseSingerCatalog, singerCatalogEntry, singerSchema, type StreamSelection } from './catalog.js';
+import { keyProperties, parseSingerCatalog, singerCatalogEntry, singerSchema, withoutProperties, type StreamSelection } from './catalog.js';
 import { recordEncoder, recordFraming, schemaMessage, stateMessage, type SingerMessage } from './messages.js';
 import { parseSingerState } from './state.js';
 
@@ -35,6 +36,7 @@ interface TapArgs {
   state?: string;
   about?: boolean;
   format?: string;
+  version?: boolean;
 }
 
 /** Python logging's level names, which Singer runners parse from a tap's stderr. */
@@ -53,9 +55,9 @@ export const tapEntry: EntryPoint<SingerMessage, TapArgs> = {
     const file = (describe: string) => ({ type: 'string', requiresArg: true, describe }) as const;
     return yargs(argv)
       .scriptName('tap-hotjar')
-      .usage('$0 --config CONFIG [--discover | [--catalog CATALOG] [--state STATE]]\n$0 --about [--format json|markdown]')
+      .usage('$0 --config CONFIG [--discover | [--catalog CATALOG] [--state STATE]]\n$0 --about [--format json|markdown]\n$0 --version')
       .epilogue(
-        'Singer tap for Hotjar survey responses. Messages go to stdout, one JSON object a line;\nlogs go to stderr. Without a catalog, every stream is synced incrementally.',
+        'Singer tap for Hotjar survey responses. Messages go to stdout, one JSON object a line;\nlogs go to stderr. Without a catalog, survey_responses and survey_answers\nare synced incrementally (surveys only when a catalog selects it).',
       )
       .parserConfiguration({ 'duplicate-arguments-array': false })
       .option('config', file('Path to the config JSON file (required)'))
@@ -65,20 +67,26 @@ export const tapEntry: EntryPoint<SingerMessage, TapArgs> = {
       .option('state', file('Path to a state JSON file (the value of the last STATE message)'))
       .option('about', { type: 'boolean', describe: 'Describe the tap (settings, capabilities) and exit' })
       .option('format', { type: 'string', choices: ['json', 'markdown'], describe: 'Format of --about' })
+      .version(false)
+      .option('version', { type: 'boolean', describe: 'Print the version and exit' })
       .conflicts('catalog', 'properties')
       .conflicts('discover', ['catalog', 'properties']) as unknown as Argv<TapArgs>;
   },
 
   validate(args) {
-    if (args.about) return undefined;
+    if (args.about || args.version) return undefined;
     return args.config === undefined ? 'Missing required argument: config' : undefined;
   },
 
   async run(ctx, args) {
+    const version = (): string => (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+    if (args.version) {
+      process.stdout.write(`tap-hotjar ${version()}\n`);
+      return 0;
+    }
     if (args.about) {
-      const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
       process.stdout.write(
-        `${formatAbout(ABOUT, args.format === 'json' ? 'json' : args.format === 'markdown' ? 'markdown' : 'text', version)}\n`,
+        `${formatAbout(ABOUT, args.format === 'json' ? 'json' : args.format === 'markdown' ? 'markdown' : 'text', version())}\n`,
       );
       return 0;
     }
@@ -96,6 +104,28 @@ export const tapEntry: EntryPoint<SingerMessage, TapArgs> = {
     logLine('WARNING', `Stopped by ${signal}; the last STATE printed is where the next run resumes.`);
   },
 };
+
+/** The deselected properties a stream leaves out: all but its key properties and replication key, which are always synced. */
+function droppedProperties(definition: StreamDefinition, deselected: ReadonlySet<string> | undefined): Set<string> {
+  const kept = new Set([...keyProperties(definition), definition.cursorField.join('.')]);
+  const dropped = new Set<string>();
+  for (const name of deselected ?? []) {
+    if (!kept.has(name)) dropped.add(name);
+    else
+      logLine(
+        'WARNING',
+        `The catalog deselects ${JSON.stringify(name)} of ${definition.name}, a key or replication key: it is synced anyway.`,
+      );
+  }
+  return dropped;
+}
+
+/** A record's JSON text without the given top-level keys. */
+function cut(data: string, keys: ReadonlySet<string>): string {
+  const record = JSON.parse(data) as JsonObject;
+  for (const key of keys) delete record[key];
+  return JSON.stringify(record);
+}
 
 /** Prints the Singer catalog: a JSON object on one line, with every discovered column. */
 async function discover(configPath: string, { signal }: Ctx): Promise<number> {
@@ -125,7 +155,7 @@ async function sync(
     catalogPath === undefined
       ? streamsFor(mode)
           .filter((s) => s.selectedByDefault)
-          .map((s) => ({ name: s.name, incremental: true, declared: undefined }))
+          .map((s) => ({ name: s.name, incremental: true, declared: undefined, deselected: new Set<string>() }))
       : parseSingerCatalog(readJsonFile(catalogPath, 'catalog'), STREAM_NAMES, catalogPath);
   const rawState = statePath === undefined ? undefined : readJsonFile(statePath, 'state', { allowEmpty: true });
   const states = parseSingerState(rawState, STATE_STREAM_NAMES);
@@ -145,7 +175,10 @@ async function sync(
     logLine('INFO', `The catalog selects no stream (set "selected": true in a stream's breadcrumb [] metadata); nothing to sync.`);
     return 0;
   }
-  // A target creates a table from SCHEMA: the declared columns of the catalog it was handed, else the static schema.
+  // A target creates a table from SCHEMA: the declared columns of the catalog it was handed, else the
+  // static schema; without the properties the catalog deselects. A survey with columns the catalog lacks
+  // (a question added since discover) gets them declared in a new SCHEMA before its first record, so
+  // that targets add the columns instead of dropping the answers.
   const bookmarks: Record<string, unknown> = {};
   const sink: ReadSink = {
     log: (level, message) => logLine(LEVELS[level], message),
@@ -155,17 +188,34 @@ async function sync(
       const line = recordEncoder(name);
       let schemaSent = false;
       const plan = plans.find((p) => p.definition.name === name);
-      const sendSchema = (): void => {
-        if (schemaSent || !definition) return;
-        schemaSent = true;
-        const declared = plan?.declared ? [...plan.declared] : undefined;
-        void writer.write(schemaMessage(name, singerSchema(definition, declared), keyProperties(definition), definition.cursorField));
+      const dropped = definition ? droppedProperties(definition, selection.find((s) => s.name === name)?.deselected) : new Set<string>();
+      let declared: Set<string> | undefined;
+      const columns = (): Set<string> | undefined => (declared ??= plan?.declared ? new Set(plan.declared) : undefined);
+      const writeSchema = (): Promise<void> | undefined => {
+        if (!definition) return undefined;
+        const cols = columns();
+        const schema = withoutProperties(singerSchema(definition, cols ? [...cols] : undefined), dropped);
+        return writer.write(schemaMessage(name, schema, keyProperties(definition), definition.cursorField));
       };
+      const sendSchema = (): void => {
+        if (schemaSent) return;
+        schemaSent = true;
+        void writeSchema();
+      };
+      // Deselected properties are cut from each record's JSON: such streams take records one by one.
+      const strip = dropped.size === 0 ? (data: string): string => data : (data: string): string => cut(data, dropped);
       return {
-        framing: recordFraming(name),
+        framing: dropped.size === 0 ? recordFraming(name) : undefined,
         record: (data) => {
           sendSchema();
-          return writer.writeLine(line(data));
+          return writer.writeLine(line(strip(data)));
+        },
+        announce: (keys) => {
+          const cols = columns();
+          const added = cols ? keys.filter((k) => !cols.has(k)) : [];
+          if (!cols || added.length === 0) return undefined;
+          for (const k of added) cols.add(k);
+          return schemaSent ? writeSchema() : undefined; // else the first SCHEMA has them
         },
         state: (blob) => {
           sendSchema();
