@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { AuthError, BrokenExportError, ConfigError, DataError } from '../src/core/errors.js';
 import { readStreams, type ReadPlan } from '../src/streams/driver.js';
 import { FIXED_COLUMNS } from '../src/streams/columns.js';
-import { STREAM_NAMES } from '../src/streams/catalog.js';
+import { STATE_STREAM_NAMES, STREAM_NAMES } from '../src/streams/catalog.js';
 import { parseStateFile } from '../src/streams/state-file.js';
-import { EMPTY_STATE, type StreamState } from '../src/streams/state.js';
+import { EMPTY_STATE, positionOf, type StreamState } from '../src/streams/state.js';
 import type { StreamName } from '../src/streams/stream.js';
 import { surveyAnswers } from '../src/streams/survey-answers.js';
 import { surveyResponses } from '../src/streams/survey-responses.js';
@@ -364,12 +364,19 @@ describe('driver: incremental by Number', () => {
       '12#2',
     ]);
     for (const name of [R, A]) {
-      // After survey 11, survey 12 (not read yet) keeps the hand-written date.
+      // After survey 11, survey 12 (not read yet) keeps the hand-written date; it stays at the top for
+      // surveys configured later.
       expect(sink.statesOf(name).map((s) => s.blob)).toEqual([
-        { surveys: { '11': { 'Date Submitted': '2024-03-05T10:00:00', Number: 9 }, '12': { 'Date Submitted': X } } },
-        { surveys: { '11': { 'Date Submitted': '2024-03-05T10:00:00', Number: 9 }, '12': { 'Date Submitted': X, Number: 2 } } },
+        { 'Date Submitted': X, surveys: { '11': { 'Date Submitted': '2024-03-05T10:00:00', Number: 9 }, '12': { 'Date Submitted': X } } },
+        {
+          'Date Submitted': X,
+          surveys: { '11': { 'Date Submitted': '2024-03-05T10:00:00', Number: 9 }, '12': { 'Date Submitted': X, Number: 2 } },
+        },
       ]);
     }
+    // Read back with a survey configured since, that survey starts at the hand-written date too.
+    const next = parseStateFile(sink.lastState(R)?.blob, STATE_STREAM_NAMES).get(R) ?? EMPTY_STATE;
+    expect(positionOf(next, '13')).toEqual({ date: X });
   });
 
   it('keeps each stream on its own cursor in one pass', async () => {

@@ -249,12 +249,13 @@ describe('state: rules', () => {
     });
   });
 
-  it('toStateBlob: sorted ids, the hand-written fallback kept for configured surveys without a position', () => {
+  it('toStateBlob: sorted ids, the hand-written fallback kept for configured surveys without a position and at the top', () => {
     const state: StreamState = {
       surveys: { '20': { number: 4 }, '10': { date: '2024-01-01T00:00:00', number: 1 } },
       fallback: '2023-01-01T00:00:00',
     };
     expect(toStateBlob(state, ['30', '10'])).toEqual({
+      'Date Submitted': '2023-01-01T00:00:00',
       surveys: {
         '10': { 'Date Submitted': '2024-01-01T00:00:00', Number: 1 },
         '20': { Number: 4 },
@@ -339,6 +340,18 @@ describe('state files: every accepted shape', () => {
       /Number of survey 1 must be a whole number, not -3/,
     );
     expect(() => parseStateFile({ [R]: { surveys: { '1': { 'Date Submitted': 'soon' } } } }, STREAMS)).toThrow(/not a date-time/);
+    // A state the connector did not write is refused, not taken for an empty one (a silent full re-sync).
+    for (const [state, text] of [
+      [{ completely: 'unrelated' }, /the stream state has "completely" and none of "Date Submitted", "surveys"/],
+      [{ 'Date submitted': '2023-10-01T00:00:00' }, /has "Date submitted" and none of/],
+      [{ survey_response: { surveys: {} } }, /has "survey_response" and none of/],
+      [{ bookmarks: { [R]: blob } }, /has "bookmarks" and none of .*another tool's state/],
+      [[streamMsg(R, { surveys: { '1': { number: 3 } } })], /the state of survey 1 has "number" and none of "Date Submitted", "Number"/],
+    ] as const) {
+      expect(() => parseStateFile(state, STREAMS)).toThrow(ConfigError);
+      expect(() => parseStateFile(state, STREAMS)).toThrow(text);
+    }
+    expect(parseStateFile({}, STREAMS).get(R)).toEqual({ surveys: {} });
     let message = '';
     try {
       parseStateFile([{ type: 'T'.repeat(500) }], STREAMS);

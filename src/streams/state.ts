@@ -23,7 +23,7 @@
  */
 import { maxCursor, toCursor } from '../core/dates.js';
 import { ConfigError } from '../core/errors.js';
-import { isObject, preview } from '../core/json.js';
+import { isObject, preview, type JsonObject } from '../core/json.js';
 
 export const CURSOR_FIELD = 'Date Submitted';
 export const NUMBER_FIELD = 'Number';
@@ -55,6 +55,9 @@ const HELP = 'Pass the state the connector emitted, [] or an empty file, or {"Da
 export function parseStreamState(blob: unknown, where = 'state'): StreamState {
   if (blob === undefined || blob === null) return { surveys: {} };
   if (!isObject(blob)) throw new ConfigError(`The ${where} file: the stream state must be an object. ${HELP}`);
+  // A state this connector cannot read must not pass for an empty one (a silent full re-sync): an
+  // object with keys, none of them known, is a mistake (a typo, another tool's state).
+  unknownKeys(blob, [CURSOR_FIELD, 'surveys'], 'the stream state', where);
   const result: StreamState = { surveys: {} };
   const top = blob[CURSOR_FIELD];
   if (top !== undefined && top !== null) result.fallback = dateOrThrow(top, `"${CURSOR_FIELD}"`, where);
@@ -63,6 +66,7 @@ export function parseStreamState(blob: unknown, where = 'state'): StreamState {
   if (!isObject(surveys)) throw new ConfigError(`The ${where} file: "surveys" must be an object keyed by survey id. ${HELP}`);
   for (const [id, value] of Object.entries(surveys)) {
     const position: Position = {};
+    if (isObject(value)) unknownKeys(value, [CURSOR_FIELD, NUMBER_FIELD, RESPONSE_IDS_FIELD], `the state of survey ${id}`, where);
     const date = isObject(value) ? value[CURSOR_FIELD] : value;
     if (date !== undefined && date !== null) position.date = dateOrThrow(date, `the cursor of survey ${id}`, where);
     const number = isObject(value) ? value[NUMBER_FIELD] : undefined;
@@ -87,6 +91,20 @@ export function parseStreamState(blob: unknown, where = 'state'): StreamState {
 }
 
 const short = (value: unknown): string => preview(value, 60);
+
+/** Throws when an object has keys and none of them is one of `known`. */
+function unknownKeys(value: JsonObject, known: readonly string[], what: string, where: string): void {
+  const keys = Object.keys(value);
+  if (keys.length === 0 || keys.some((k) => known.includes(k))) return;
+  throw new ConfigError(
+    `The ${where} file: ${what} has ${keys
+      .slice(0, 5)
+      .map((k) => short(k))
+      .join(
+        ', ',
+      )}${keys.length > 5 ? ', …' : ''} and none of ${known.map((k) => JSON.stringify(k)).join(', ')}: it is not a state this connector wrote (a typo, or another tool's state?). ${HELP}`,
+  );
+}
 
 function dateOrThrow(value: unknown, what: string, where: string): string {
   const cursor = toCursor(value);
@@ -192,7 +210,8 @@ export function withPosition(state: StreamState, surveyId: string, position: Pos
 
 /**
  * The state blob to emit: every survey's position, sorted by id. A hand-written fallback is kept for
- * the configured surveys that have no position yet, so it survives until each is read.
+ * the configured surveys that have no position yet, so it survives until each is read, and at the top
+ * level, so that it also applies to a survey configured later.
  */
 export function toStateBlob(state: StreamState, surveyIds: readonly string[]): Record<string, unknown> {
   const surveys: Record<string, Record<string, string | number | string[]>> = {};
@@ -205,5 +224,5 @@ export function toStateBlob(state: StreamState, surveyIds: readonly string[]): R
     if (p.ids !== undefined) entry[RESPONSE_IDS_FIELD] = [...p.ids].sort();
     surveys[id] = entry;
   }
-  return { surveys };
+  return state.fallback !== undefined ? { [CURSOR_FIELD]: state.fallback, surveys } : { surveys };
 }
