@@ -578,6 +578,25 @@ describe('integration_tests/', () => {
     expect(validate({ type: 'SPEC', spec: { ...specFixture, protocol_version: 2 } })).toBe(false);
   });
 
+  it("every example in spec.json passes spec.json itself, formats checked strictly (as a platform's validator would)", () => {
+    const ajv = new Ajv({ allErrors: true, strict: false }); // spec.json carries Airbyte's UI keywords (order, group, airbyte_secret…)
+    addFormats(ajv);
+    const validate = ajv.compile(spec);
+    const base = { site_id: '1234567', credentials: { auth_type: 'password', email: 'a@example.com', password: 'x' } };
+    let examples = 0;
+    for (const [name, property] of Object.entries(spec.properties)) {
+      for (const example of (property['examples'] as unknown[] | undefined) ?? []) {
+        examples++;
+        expect(validate({ ...base, [name]: example }), `${name} = ${JSON.stringify(example)}: ${errorsOf(validate)}`).toBe(true);
+      }
+    }
+    expect(examples).toBeGreaterThanOrEqual(4);
+    // The date forms start_date documents (a bare date, a zone-less date-time) pass too.
+    for (const start of ['2024-01-01', '2024-01-01T12:00:00', '2024-01-01 12:00', '2024-01-31T12:00:00Z']) {
+      expect(validate({ ...base, start_date: start }), `${start}: ${errorsOf(validate)}`).toBe(true);
+    }
+  });
+
   it('the configured catalogs carry the discovered survey_responses schema and are valid protocol catalogs', () => {
     const schema = json('catalog/survey_responses.json');
     const catalogs = readdirSync(join(ROOT, 'integration_tests')).filter((f) => /^configured_catalog.*\.json$/.test(f));

@@ -162,7 +162,7 @@ export const ABOUT: AboutInfo = {
       default: 10000,
       sensitive: false,
       description:
-        'Advanced. An export that inflates more than this many times its compressed size (once past 64 MiB) is refused as a possible zip bomb. Real exports of repetitive answers reach a few hundred.',
+        'Advanced. An export that inflates more than this many times its compressed size (checked once it is past 1/64 of the largest export size: 256 MiB by default) is refused as a possible zip bomb. Real exports of repetitive answers reach a few hundred.',
     },
     {
       name: 'max_field_bytes',
