@@ -71,5 +71,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`sandbox failed: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
+  // A server that did start (the other's port was taken, say) must not keep the process alive.
+  process.exit(1);
 });

@@ -191,7 +191,7 @@ if [[ ! -f "$ROOT/.devtools/devtools/sandbox.js" ]] || [[ -n "$(find "$ROOT/devt
   say "building the stand-in on the host (npm run build:devtools)"
   (cd "$ROOT" && npm run build:devtools >"$WORK/host-build.log" 2>&1) || { tail -n 30 "$WORK/host-build.log" >&2; fail "host npm run build:devtools"; say "docker: $PASSED passed, $FAILED failed"; exit 1; }
 fi
-node "$ROOT/.devtools/devtools/sandbox.js" --host 127.0.0.1 --port 0 --config-out "$WORK/config.json" >"$WORK/sandbox.log" 2>&1 &
+node "$ROOT/.devtools/devtools/sandbox.js" --host 127.0.0.1 --port 0 --api-port 0 --config-out "$WORK/config.json" >"$WORK/sandbox.log" 2>&1 &
 SANDBOX_PID=$!
 ready=0
 for _ in $(seq 1 300); do

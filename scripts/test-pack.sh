@@ -35,7 +35,7 @@ check "spec from the installed package" 'const m=JSON.parse(process.argv[1]); if
 
 # The stand-in is a dev tool: it runs from the checkout, never from the installed package.
 [ -f "$root/.devtools/devtools/sandbox.js" ] || (cd "$root" && npm run --silent build:devtools)
-node "$root/.devtools/devtools/sandbox.js" --port 0 --config-out "$tmp/config.json" 2>"$tmp/sandbox.log" &
+node "$root/.devtools/devtools/sandbox.js" --port 0 --api-port 0 --config-out "$tmp/config.json" 2>"$tmp/sandbox.log" &
 sandbox_pid=$!
 for _ in $(seq 1 100); do [ -s "$tmp/config.json" ] && break; sleep 0.1; done
 [ -s "$tmp/config.json" ] || { echo "FAIL: the stand-in did not start" >&2; cat "$tmp/sandbox.log" >&2; exit 1; }
