@@ -904,7 +904,7 @@ describe('seen numbers', () => {
 });
 
 describe('writer', () => {
-  type Msg = { type: 'LOG'; log: { message: string } } | { type: 'STATE'; n: number };
+  type Msg = { type: 'LOG'; log: { message: string } } | { type: 'STATE'; n: number } | { type: 'TRACE'; n: number };
 
   /** A Writable that holds every write until `release()`; records what it was handed. */
   function slowWritable(highWaterMark = 1024): { out: Writable; received: string[]; release: () => void } {
@@ -952,7 +952,7 @@ describe('writer', () => {
     );
   });
 
-  it('after seal(), drops records but still writes typed messages, and lets blocked producers go', async () => {
+  it('after seal(), drops records and STATE but still writes other typed messages, and lets blocked producers go', async () => {
     const { out, received, release } = slowWritable(16);
     const w = new Writer<Msg>(out);
     // Fill the buffer so a producer is blocked.
@@ -968,14 +968,17 @@ describe('writer', () => {
     expect(w.isSealed).toBe(true);
 
     expect(w.writeLine(asEncodedLine('{"type":"RECORD","late":true}'))).toBeUndefined();
-    expect(w.write({ type: 'STATE', n: 1 })).toBeUndefined(); // queued, but nobody is asked to wait
+    // A STATE after dropped records would claim them: dropped too. A TRACE is queued, nobody waits.
+    expect(w.write({ type: 'STATE', n: 1 })).toBeUndefined();
+    expect(w.write({ type: 'TRACE', n: 2 })).toBeUndefined();
     const done = w.end();
     const pump = setInterval(release, 1);
     await done;
     clearInterval(pump);
     const lines = received.join('').split('\n').filter(Boolean);
     expect(lines.some((l) => l.includes('"late"'))).toBe(false);
-    expect(lines.at(-1)).toBe('{"type":"STATE","n":1}');
+    expect(lines.some((l) => l.includes('"STATE"'))).toBe(false);
+    expect(lines.at(-1)).toBe('{"type":"TRACE","n":2}');
     for (const l of lines) expect(() => JSON.parse(l) as unknown).not.toThrow();
   });
 

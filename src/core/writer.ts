@@ -50,9 +50,13 @@ export class Writer<M extends { type: string }> {
     return this.closedFlag;
   }
 
-  /** Queue one message. Returns a promise only when the caller must wait (backpressure). */
+  /**
+   * Queue one message. Returns a promise only when the caller must wait (backpressure). Once sealed, a
+   * STATE is dropped like a record: records may have been dropped before it, and a STATE after them
+   * would tell the platform they were delivered.
+   */
   write(message: M): Promise<void> | undefined {
-    if (this.closedFlag) return undefined;
+    if (this.closedFlag || (this.sealed && message.type === 'STATE')) return undefined;
     const wait = this.queue(JSON.stringify(message));
     return this.sealed ? undefined : wait;
   }
@@ -80,9 +84,9 @@ export class Writer<M extends { type: string }> {
   }
 
   /**
-   * On a stop (signal): records are no longer accepted, and producers waiting on backpressure are let
-   * go so they can unwind; typed messages (a final stream status, a TRACE) are still written, after
-   * what is pending, so stdout ends on whole lines that say how the run ended.
+   * On a stop (signal, crash): records and STATE are no longer accepted, and producers waiting on
+   * backpressure are let go so they can unwind; other typed messages (a final stream status, a TRACE)
+   * are still written, after what is pending, so stdout ends on whole lines that say how the run ended.
    */
   seal(): void {
     if (this.sealed) return;
