@@ -7,7 +7,8 @@ import { PassThrough, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkBaseUrl, isLoopbackHost, parseConfig } from '../src/core/config.js';
 import { FileDateParser, fromMs, maxCursor, toCursor } from '../src/core/dates.js';
-import { ConfigError, HttpStatusError } from '../src/core/errors.js';
+import { ConfigError, HttpStatusError, TransientError } from '../src/core/errors.js';
+import { errorTrace } from '../src/airbyte/messages.js';
 import { addSecret, clearSecrets, mask, secretForms, snippet } from '../src/core/secrets.js';
 import { asEncodedLine, Writer } from '../src/core/writer.js';
 import { isInternalHost } from '../src/hotjar/export/client.js';
@@ -832,6 +833,20 @@ describe('config', () => {
     }
     expect(message).toMatch(/site_id/);
     expect(message).not.toContain('hunter2-very-secret');
+  });
+});
+
+describe('errorTrace', () => {
+  it('carries a stack trace only for an unforeseen error (a bug), never for one raised on purpose', () => {
+    const config = errorTrace(new ConfigError('The config file c.json does not exist.')).trace.error;
+    expect(config).toMatchObject({ message: 'The config file c.json does not exist.', failure_type: 'config_error' });
+    expect(config.stack_trace).toBeUndefined();
+    const transient = errorTrace(new TransientError('Hotjar did not answer.')).trace.error;
+    expect(transient.stack_trace).toBeUndefined();
+    const bug = errorTrace(new TypeError("Cannot read properties of undefined (reading 'x')")).trace.error;
+    expect(bug.failure_type).toBe('system_error');
+    expect(bug.message).toMatch(/^Unexpected internal error: Cannot read properties/);
+    expect(bug.stack_trace).toMatch(/^TypeError: Cannot read properties.*\n\s+at /);
   });
 });
 

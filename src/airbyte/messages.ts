@@ -5,7 +5,7 @@
  * JSON.stringify would give.
  */
 import type { FailureType, ConnectorError } from '../core/errors.js';
-import { toConnectorError } from '../core/errors.js';
+import { InternalError, toConnectorError } from '../core/errors.js';
 import { framer, type RecordFraming } from '../core/framing.js';
 import type { JsonObject } from '../core/json.js';
 import { mask } from '../core/secrets.js';
@@ -203,7 +203,8 @@ export function errorTrace(err: unknown, stream?: string): ErrorTraceMessage {
   };
   const internal = describeCauses(error);
   if (internal) trace.trace.error.internal_message = internal;
-  if (error.stack) trace.trace.error.stack_trace = mask(error.stack);
+  // Only for a failure nobody foresaw (a bug): errors raised on purpose name the cause and the fix already.
+  if (error instanceof InternalError && error.trace) trace.trace.error.stack_trace = mask(error.trace);
   if (stream) trace.trace.error.stream_descriptor = { name: stream };
   return trace;
 }

@@ -114,7 +114,19 @@ export class CsvSyntaxError extends Error {
 export function toConnectorError(err: unknown): ConnectorError {
   if (err instanceof ConnectorError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new SystemError(`Unexpected internal error: ${message}. Please report it with the log above.`, {
+  return new InternalError(`Unexpected internal error: ${message}. Please report it with the log above.`, {
     cause: err,
   });
+}
+
+/**
+ * A failure the connector did not foresee (a bug): the only kind whose stack trace is worth showing
+ * (Airbyte's TRACE `stack_trace`). Errors the connector raises on purpose already name their cause and
+ * the fix; a stack trace there is noise with install paths.
+ */
+export class InternalError extends SystemError {
+  /** The stack of what was thrown, else this error's. */
+  get trace(): string | undefined {
+    return this.cause instanceof Error && this.cause.stack ? this.cause.stack : this.stack;
+  }
 }
