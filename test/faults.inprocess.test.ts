@@ -233,6 +233,18 @@ describe('transient faults are retried and lose nothing', () => {
       expect(logs(r).some((l) => /UND_ERR_HEADERS_TIMEOUT|Headers Timeout/i.test(l))).toBe(true);
       expect(logs(r).some((l) => /UND_ERR_BODY_TIMEOUT|Body Timeout/i.test(l))).toBe(true);
     });
+
+    it('a server silent on every attempt: the error names request_timeout_seconds, the setting to raise', async (test) => {
+      const { sandbox, read } = await faultEnv(test);
+      sandbox.fault('export', { kind: 'hang' }, { kind: 'hang' });
+      const r = await read({ request_timeout_seconds: 0.3, max_attempts: 2, survey_ids: ['111'] });
+      expect(r.code).toBe(1);
+      const error = errors(r)[0];
+      expect(error?.failure_type).toBe('transient_error');
+      expect(error?.message).toMatch(
+        /failed after 2 attempts.*went silent for request_timeout_seconds \(0\.3 s\).*raise request_timeout_seconds/,
+      );
+    });
   });
 });
 

@@ -139,12 +139,23 @@ export class Http {
       }
       if (decide(outcomeOf(err), 'anonymous') === 'retry') {
         throw new TransientError(
-          `Hotjar ${what} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}; the last answer was ${describeFailure(err)}. Hotjar or the network may be down: try again later, or raise max_attempts.`,
+          `Hotjar ${what} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}; the last answer was ${describeFailure(err)}. ${this.giveUpHint(err)}`,
           { cause: err },
         );
       }
       throw err;
     }
+  }
+
+  /** What to do when the retries ran out: the setting that matters for a timeout, else the generic advice. */
+  private giveUpHint(err: unknown): string {
+    const codes = codesOf(err);
+    const seconds = (ms: number): string => `${ms / 1000} s`;
+    if (codes.includes('UND_ERR_HEADERS_TIMEOUT') || codes.includes('UND_ERR_BODY_TIMEOUT'))
+      return `Hotjar went silent for request_timeout_seconds (${seconds(this.options.timeoutMs)}); a large export takes Hotjar longer to build: raise request_timeout_seconds, or try again later.`;
+    if (codes.includes('REQUEST_DEADLINE'))
+      return `An attempt took longer than request_deadline_seconds (${seconds(this.options.deadlineMs)}); for a very large export or a slow link, raise request_deadline_seconds, or try again later.`;
+    return 'Hotjar or the network may be down: try again later, or raise max_attempts.';
   }
 
   async close(): Promise<void> {
