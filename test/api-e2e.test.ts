@@ -5,6 +5,8 @@
  * the protocol schema, every Singer stdout through the Singer checker, and no secret (client secret,
  * password, any token the stand-in issued) may appear in any output.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CHECKOUT_HEADER, NPS_HEADER, checkoutRow, fileDate, generate, npsRow, type SurveyData } from '../devtools/stand-in/data.js';
@@ -174,6 +176,28 @@ describe('check', () => {
     expect(status(r).message).toMatch(message);
     expect(r.stdout).not.toContain('wrong-secret');
     expect(r.stdout).not.toContain('wrong-pw-🔒');
+  });
+
+  it('names api_base_url when what answers there is no token endpoint (an HTML page, a redirect): FAILED, exit 0', async () => {
+    const server = createServer((req, res) => {
+      if (req.url?.startsWith('/moved')) res.writeHead(302, { location: 'https://example.com/' }).end();
+      else res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Welcome</body></html>');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      for (const [base, message] of [
+        [`http://127.0.0.1:${port}`, /answered something that is not JSON \(<html>.*Check api_base_url/],
+        [`http://127.0.0.1:${port}/moved`, /answered with a redirect \(HTTP 302\).*Check api_base_url/],
+      ] as const) {
+        const r = await airbyte(['check', '--config', apiConfig({ api_base_url: base })]);
+        expect(r.code).toBe(0);
+        expect(status(r).status).toBe('FAILED');
+        expect(status(r).message).toMatch(message);
+      }
+    } finally {
+      server.close();
+    }
   });
 });
 

@@ -108,8 +108,9 @@ export class TokenAuthenticator implements Authenticator {
     const { clientId } = this.options;
     if (res.statusCode >= 300 && res.statusCode < 400) {
       discard(res);
-      throw new SystemError(
-        `Hotjar's token endpoint answered with a redirect (HTTP ${res.statusCode}); the connector never follows redirects with credentials. Check api_base_url.`,
+      // As in password mode's login: an answer that is not a token endpoint's points at api_base_url (check: FAILED).
+      throw new ConfigError(
+        `Hotjar's token endpoint answered with a redirect (HTTP ${res.statusCode}); the connector never follows redirects with credentials. Check api_base_url (default https://api.hotjar.io).`,
       );
     }
     let text = '';
@@ -142,7 +143,9 @@ export class TokenAuthenticator implements Authenticator {
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new SystemError(`Hotjar's token endpoint answered something that is not JSON (${snippet(text, 80)}). Check api_base_url.`);
+      throw new ConfigError(
+        `Hotjar's token endpoint answered something that is not JSON (${snippet(text, 80)}). Check api_base_url (default https://api.hotjar.io).`,
+      );
     }
     const obj = isObject(parsed) ? parsed : {};
     const value = obj['access_token'];
