@@ -234,6 +234,20 @@ describe('transient faults are retried and lose nothing', () => {
       expect(logs(r).some((l) => /UND_ERR_BODY_TIMEOUT|Body Timeout/i.test(l))).toBe(true);
     });
 
+    it('a login that fails on every attempt ends the read with one error, not one per survey and stream', async (test) => {
+      const { sandbox, read } = await faultEnv(test);
+      sandbox.fault('login', ...[1, 2, 3, 4].map((): Fault => ({ kind: 'status', status: 503 })));
+      const r = await read({ max_concurrent_surveys: 2 });
+      expect(r.code).toBe(1);
+      const errs = errors(r);
+      expect(errs).toHaveLength(1);
+      expect(errs[0]).toMatchObject({ failure_type: 'transient_error' });
+      expect(errs[0]!.message).toMatch(/^Hotjar login failed after 4 attempts; the last answer was HTTP 503/);
+      expect(r.messages.filter((m) => m.type === 'STATE')).toEqual([]);
+      expect(r.messages.filter((m) => m.type === 'RECORD')).toEqual([]);
+      expect([sandbox.count('login'), sandbox.count('export')]).toEqual([4, 0]);
+    });
+
     it('a server silent on every attempt: the error names request_timeout_seconds, the setting to raise', async (test) => {
       const { sandbox, read } = await faultEnv(test);
       sandbox.fault('export', { kind: 'hang' }, { kind: 'hang' });

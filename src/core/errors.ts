@@ -58,6 +58,19 @@ export class TransientError extends ConnectorError {
  */
 export class BrokenExportError extends TransientError {}
 
+/**
+ * Hotjar could not be reached to log in (or for a token) after every retry: each survey would fail the
+ * same way, so the read ends at once with this one error instead of a failure per survey and stream.
+ */
+export class LoginUnavailableError extends TransientError {}
+
+/** `err` as a LoginUnavailableError when it is a transient failure (after the retries), else as is. */
+export function loginUnavailable(err: unknown): unknown {
+  return err instanceof TransientError && !(err instanceof LoginUnavailableError)
+    ? new LoginUnavailableError(err.message, { cause: err.cause ?? err })
+    : err;
+}
+
 /** The export arrived complete but damaged (CRC or size mismatch, invalid compressed data). */
 export class DamagedExportError extends BrokenExportError {}
 

@@ -3,7 +3,7 @@
  * (an API key's bearer token) is another small implementation; the clients only ask for headers and,
  * after a refusal, for fresh credentials once.
  */
-import { AuthError, HttpStatusError, SystemError } from '../core/errors.js';
+import { AuthError, HttpStatusError, SystemError, loginUnavailable } from '../core/errors.js';
 import { isObject } from '../core/json.js';
 import { addSecret, snippet } from '../core/secrets.js';
 import { discard, readText, statusError, type Http, type Response } from './http.js';
@@ -57,17 +57,21 @@ export class SessionAuthenticator implements Authenticator {
   private login(): Promise<Record<string, string>> {
     const { baseUrl, email, password } = this.options;
     const url = `${baseUrl}/v2/users`;
-    return this.http.retrying('login', () =>
-      this.http.send(
-        url,
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json' },
-          body: JSON.stringify({ action: 'login', email, password, remember: false }),
-        },
-        (res) => this.readLogin(res, url),
-      ),
-    );
+    return this.http
+      .retrying('login', () =>
+        this.http.send(
+          url,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', accept: 'application/json' },
+            body: JSON.stringify({ action: 'login', email, password, remember: false }),
+          },
+          (res) => this.readLogin(res, url),
+        ),
+      )
+      .catch((err: unknown) => {
+        throw loginUnavailable(err);
+      });
   }
 
   private async readLogin(res: Response, url: string): Promise<Record<string, string>> {

@@ -24,7 +24,7 @@
  * had not ended.
  */
 import type { Config } from '../core/config.js';
-import { AuthError, CancelledError, toConnectorError, type ConnectorError } from '../core/errors.js';
+import { AuthError, CancelledError, LoginUnavailableError, toConnectorError, type ConnectorError } from '../core/errors.js';
 import type { RecordFraming } from '../core/framing.js';
 import type { SurveySource } from '../hotjar/source.js';
 import { BlockPool } from './block-pool.js';
@@ -270,7 +270,7 @@ export async function readStreams(
     } catch (err) {
       const error = toConnectorError(err);
       if (fatal) return; // another survey ended the run: nothing more is said
-      if (error instanceof CancelledError || error instanceof AuthError || signal?.aborted) {
+      if (error instanceof CancelledError || error instanceof AuthError || error instanceof LoginUnavailableError || signal?.aborted) {
         fatal = signal?.aborted ? new CancelledError(signal.reason as NodeJS.Signals) : error;
         halt.abort(error);
         return;
@@ -346,7 +346,7 @@ async function readSurveyList(
     sink.log('INFO', `Surveys of site ${plan.siteId}: ${emitted} record${emitted === 1 ? '' : 's'} emitted (${list.length} listed).`);
   } catch (err) {
     const error = toConnectorError(err);
-    if (error instanceof CancelledError || error instanceof AuthError) throw error;
+    if (error instanceof CancelledError || error instanceof AuthError || error instanceof LoginUnavailableError) throw error;
     s.failed = true;
     failures.push({ surveyId: '', error, stream: s.plan.definition.name });
     await s.sink.failed(error);

@@ -15,7 +15,7 @@
  * Error bodies are [unknown]; the message is the first of error_description, message, msg, error
  * (what public clients read). 400/401/403 from the token endpoint mean the key was refused.
  */
-import { AuthError, ConfigError, HttpStatusError, SystemError } from '../../core/errors.js';
+import { AuthError, ConfigError, HttpStatusError, SystemError, loginUnavailable } from '../../core/errors.js';
 import { isObject } from '../../core/json.js';
 import { addSecret, snippet } from '../../core/secrets.js';
 import type { Authenticator } from '../authenticator.js';
@@ -90,15 +90,19 @@ export class TokenAuthenticator implements Authenticator {
       ['client_id', clientId],
       ['client_secret', clientSecret],
     ]).toString();
-    const token = await this.http.retrying('token request', async () => {
-      await limiter.take(this.http.options.signal);
-      const sentAt = this.now();
-      return this.http.send(
-        url,
-        { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body },
-        (res) => this.readToken(res, url, sentAt),
-      );
-    });
+    const token = await this.http
+      .retrying('token request', async () => {
+        await limiter.take(this.http.options.signal);
+        const sentAt = this.now();
+        return this.http.send(
+          url,
+          { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body },
+          (res) => this.readToken(res, url, sentAt),
+        );
+      })
+      .catch((err: unknown) => {
+        throw loginUnavailable(err);
+      });
     this.token = token;
     this.issued++;
     return token;
