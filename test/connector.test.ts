@@ -312,7 +312,13 @@ describe.concurrent('source-hotjar end to end', () => {
 
     it('prints help on stderr for usage errors (exit 2), nothing on stdout; --help on any command exits 0', async (test) => {
       const { configPath } = await sample(test);
-      const usage = [[], ['frobnicate'], ['check'], ['read', '--config', configPath]];
+      const usage = [
+        [],
+        ['frobnicate'],
+        ['check'],
+        ['read', '--config', configPath],
+        ['check', '--config', configPath, '--config', configPath],
+      ];
       const help = [['--help'], ['read', '--help'], ['check', '-h']];
       const runs = await Promise.all([...usage, ...help].map((args) => runCli(args)));
       for (const [i, args] of [...usage, ...help].entries()) {
@@ -321,6 +327,7 @@ describe.concurrent('source-hotjar end to end', () => {
         expect(r.stdout, args.join(' ')).toBe('');
         expect(r.stderr).toMatch(/Options:/);
       }
+      expect(runs[4]!.stderr).toMatch(/--config is given more than once; give it once\./);
     });
   });
 

@@ -42,6 +42,14 @@ export const airbyteEntry: EntryPoint<AirbyteMessage, AirbyteArgs> = {
       .demandCommand(1, 'Name a command: spec, check, discover or read.');
   },
 
+  validate(args) {
+    // yargs turns a repeated option into an array: say so, instead of failing on a path "a.json,b.json".
+    for (const name of ['config', 'catalog', 'state'] as const) {
+      if (Array.isArray(args[name])) return `--${name} is given more than once; give it once.`;
+    }
+    return undefined;
+  },
+
   fastPath(argv, { writer }) {
     if (argv.length !== 1 || argv[0] !== 'spec') return undefined;
     return import('./spec.js').then(async ({ spec }) => {
