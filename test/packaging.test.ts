@@ -719,8 +719,19 @@ describe('Meltano: meltano/tap-hotjar.yml and --about', () => {
   it('ABOUT agrees with spec.json and the plugin definition', () => {
     expect(ABOUT.name).toBe(meltano['name']);
     expect([...ABOUT.capabilities].sort()).toEqual([...(meltano['capabilities'] as string[])].sort());
-    expect(ABOUT.settings.map((s) => s.name)).toEqual(Object.keys(spec.properties));
-    for (const s of ABOUT.settings) {
+    const top = ABOUT.settings.filter((s) => !s.name.includes('.'));
+    expect(top.map((s) => s.name)).toEqual(Object.keys(spec.properties));
+    // credentials' fields, as the plugin definition lists them, secrets marked as there and in spec.json.
+    const nested = ABOUT.settings.filter((s) => s.name.includes('.'));
+    expect(nested.map((s) => s.name)).toEqual(meltanoSettings.map((s) => s.name).filter((n) => n.startsWith('credentials.')));
+    const branches = (spec.properties['credentials']!['oneOf'] as { properties: Record<string, Obj> }[]).map((b) => b.properties);
+    for (const s of nested) {
+      expect(s.sensitive, s.name).toBe(byName.get(s.name)?.sensitive === true);
+      expect(byName.get(s.name)?.kind, s.name).toBe(s.kind);
+      const field = s.name.slice('credentials.'.length);
+      if (field !== 'auth_type') expect(s.sensitive, s.name).toBe(branches.some((b) => b[field]?.['airbyte_secret'] === true));
+    }
+    for (const s of top) {
       const prop = spec.properties[s.name]!;
       expect(s.sensitive, s.name).toBe(prop['airbyte_secret'] === true);
       expect(s.required === true, s.name).toBe(spec.required.includes(s.name));
@@ -752,6 +763,12 @@ describe('Meltano: meltano/tap-hotjar.yml and --about', () => {
     expect(Object.keys(about.settings.properties)).toEqual(Object.keys(spec.properties));
     expect(about.settings.required).toEqual(spec.required);
     expect(about.settings.properties['password']).toMatchObject({ type: 'string', secret: true, writeOnly: true });
+    const credentials = about.settings.properties['credentials'] as { type: string; properties: Record<string, Obj> };
+    expect(credentials.type).toBe('object');
+    expect(Object.keys(credentials.properties)).toEqual(['auth_type', 'client_id', 'client_secret', 'email', 'password']);
+    for (const secret of ['client_secret', 'password'])
+      expect(credentials.properties[secret]).toMatchObject({ secret: true, writeOnly: true });
+    expect(credentials.properties['auth_type']).toMatchObject({ type: 'string', enum: ['api_key', 'password'] });
     expect(about.settings.properties['survey_ids']).toMatchObject({ type: 'array', items: { type: 'string' } });
     expect(about.settings.properties['max_attempts']).toMatchObject({ type: 'integer', default: 5 });
   });

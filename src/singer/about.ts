@@ -64,7 +64,8 @@ export type AboutFormat = 'text' | 'json' | 'markdown';
 /**
  * About tap-hotjar. The version is not here: the caller reads it from package.json (the one version
  * of the npm package, the Docker image and metadata.yaml) and passes it to {@link formatAbout}.
- * The settings are spec.json's properties, in its order, with the same descriptions.
+ * The settings are spec.json's properties, in its order, with the same descriptions; `credentials` is
+ * followed by its fields (dotted names, nested in the JSON schema), so the secrets inside it are marked.
  */
 export const ABOUT: AboutInfo = {
   name: 'tap-hotjar',
@@ -77,6 +78,38 @@ export const ABOUT: AboutInfo = {
       sensitive: false,
       description:
         'How the connector logs in to Hotjar. "API key" uses Hotjar\'s official API (api.hotjar.io) with an API key (client ID and secret) made by an organization admin under Settings > API; reading survey responses this way needs the Ask Scale plan, and it works for organizations that use single sign-on (SSO) or two-factor authentication. "Email and password" logs in to Hotjar\'s internal web API as the dashboard does; accounts that use SSO or two-factor authentication cannot log in this way. Configs written before this choice existed, with top-level email and password, keep working.',
+    },
+    {
+      name: 'credentials.auth_type',
+      kind: 'options',
+      options: ['api_key', 'password'],
+      sensitive: false,
+      description: 'Which way in: api_key (client_id and client_secret) or password (email and password).',
+    },
+    {
+      name: 'credentials.client_id',
+      kind: 'string',
+      sensitive: false,
+      description: 'Client ID of the Hotjar API key (Settings > API in Hotjar, organization admins).',
+    },
+    {
+      name: 'credentials.client_secret',
+      kind: 'password',
+      sensitive: true,
+      description: "Client secret of the Hotjar API key. It is sent only to Hotjar's token endpoint (api_base_url) and never printed.",
+    },
+    {
+      name: 'credentials.email',
+      kind: 'email',
+      sensitive: false,
+      description:
+        'Email address of the Hotjar user whose surveys are exported. The account must log in with email and password: accounts that use two-factor authentication or single sign-on (SSO) cannot log in this way.',
+    },
+    {
+      name: 'credentials.password',
+      kind: 'password',
+      sensitive: true,
+      description: 'Password of that Hotjar user. It is sent only to the Hotjar API (base_url) and never printed.',
     },
     {
       name: 'site_id',
