@@ -122,6 +122,23 @@ describe('sync', () => {
   });
 });
 
+describe('discover', () => {
+  it('leaves out a survey that cannot be read, with a WARNING; fails only when no survey can be read', async () => {
+    const some = writeJson(dir, 'some.json', sandbox.config({ survey_ids: ['111', '999'], max_attempts: 1 }));
+    const r = await runEntry(tapEntry, { config: some, discover: true });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^WARNING Survey 999 left out of the catalog's columns: .*999/m);
+    const catalog = JSON.parse(r.stdout) as { streams: { tap_stream_id: string; schema: { properties: Record<string, unknown> } }[] };
+    const responses = catalog.streams.find((s) => s.tap_stream_id === STREAM)!;
+    for (const h of (sandbox.surveys.get('111') as { header: string[] }).header) expect(responses.schema.properties).toHaveProperty([h]);
+    const none = writeJson(dir, 'none.json', sandbox.config({ survey_ids: ['998', '999'], max_attempts: 1 }));
+    const failed = await runEntry(tapEntry, { config: none, discover: true });
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toBe('');
+    expect(failed.stderr).toMatch(/^CRITICAL .*99[89]/m);
+  });
+});
+
 describe('schema', () => {
   it('declares a question added since discover in a new SCHEMA before the first record that has it', async () => {
     const catalog = await catalogWith({ selected: true });

@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { loadConfig } from '../core/config.js';
+import { toConnectorError } from '../core/errors.js';
 import { readJsonFile, type JsonObject } from '../core/json.js';
 import { packageRoot } from '../core/package-root.js';
 import type { EntryPoint, RunContext } from '../core/process.js';
@@ -133,7 +134,20 @@ async function discover(configPath: string, { signal }: Ctx): Promise<number> {
   const source = connect(config, (m) => logLine('WARNING', m), signal);
   try {
     const mode = config.credentials.auth_type;
-    const columns = await discoverColumns(source, await surveyIdsToRead(source, config.survey_ids), { mode });
+    // Meltano runs discover before a sync whenever its catalog is not cached: one survey that cannot be
+    // read (deleted, say) must not stop the others. It is named in a WARNING and fails again, reported,
+    // in the sync; only when no survey can be read does discover fail.
+    const surveyIds = await surveyIdsToRead(source, config.survey_ids);
+    const skipped: unknown[] = [];
+    const columns = await discoverColumns(source, surveyIds, {
+      mode,
+      skipFailures: true,
+      onSkip: (id, err) => {
+        skipped.push(err);
+        logLine('WARNING', `Survey ${id} left out of the catalog's columns: ${toConnectorError(err).message}`);
+      },
+    });
+    if (surveyIds.length > 0 && skipped.length === surveyIds.length) throw skipped[0];
     const streams = streamsFor(mode).map((s) => singerCatalogEntry(s, s.name === 'survey_responses' ? columns : undefined));
     process.stdout.write(`${JSON.stringify({ streams })}\n`);
   } finally {

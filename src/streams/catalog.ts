@@ -67,7 +67,7 @@ const DISCOVER_CONCURRENCY = 4;
 export async function discoverColumns(
   source: SurveySource,
   surveyIds: readonly string[],
-  opts: { skipFailures?: boolean; mode?: AuthType } = {},
+  opts: { skipFailures?: boolean; mode?: AuthType; onSkip?: (surveyId: string, err: unknown) => void } = {},
 ): Promise<string[]> {
   const headers: string[][] = new Array<string[]>(surveyIds.length);
   let next = 0;
@@ -81,6 +81,7 @@ export async function discoverColumns(
         headers[i] = layout(await source.columns(id)).keys;
       } catch (err) {
         if (!opts.skipFailures || err instanceof AuthError || err instanceof CancelledError) throw err;
+        opts.onSkip?.(id, err);
         headers[i] = [];
       }
     }
