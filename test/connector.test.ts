@@ -124,6 +124,19 @@ describe.concurrent('source-hotjar end to end', () => {
       expect(bad.stdout).not.toContain('not-the-password-XYZ');
     });
 
+    it('warns about a config key it does not know, naming the one meant (a typo must not pass unnoticed)', async (test) => {
+      const { config, noLeaks } = await sample(test);
+      const r = await runCli(['check', '--config', config({ surveys_id: ['111'] })]);
+      expect(status(r, noLeaks).status).toBe('SUCCEEDED');
+      const logs = byType(r, 'LOG').map((m) => m['log'] as { level: string; message: string });
+      expect(logs).toContainEqual({
+        level: 'WARN',
+        message: expect.stringMatching(
+          /has key this connector does not know, ignored: "surveys_id" \(did you mean "survey_ids"\?\)/,
+        ) as unknown,
+      });
+    });
+
     it('reports an outage (Hotjar unreachable) as a transient TRACE error with exit 1, not FAILED', async (test) => {
       const { config, noLeaks } = await sample(test);
       const bad = config({ base_url: 'http://127.0.0.1:9/api', max_attempts: 2, max_retry_wait_seconds: 0.01 });

@@ -5,7 +5,7 @@
  */
 import { PassThrough, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkBaseUrl, isLoopbackHost, parseConfig } from '../src/core/config.js';
+import { checkBaseUrl, isLoopbackHost, parseConfig, unknownConfigKeys } from '../src/core/config.js';
 import { FileDateParser, fromMs, maxCursor, toCursor } from '../src/core/dates.js';
 import { ConfigError, HttpStatusError, TransientError } from '../src/core/errors.js';
 import { errorTrace } from '../src/airbyte/messages.js';
@@ -847,6 +847,18 @@ describe('errorTrace', () => {
     expect(bug.failure_type).toBe('system_error');
     expect(bug.message).toMatch(/^Unexpected internal error: Cannot read properties/);
     expect(bug.stack_trace).toMatch(/^TypeError: Cannot read properties.*\n\s+at /);
+  });
+});
+
+describe('config: unknown keys', () => {
+  it('names each key spec.json does not declare, with the key it most likely meant', () => {
+    expect(unknownConfigKeys({ site_id: '1', surveys_id: ['1'], StartDate: 'x', Survey_IDs: [], zzz: 1 })).toEqual([
+      { key: 'surveys_id', like: 'survey_ids' },
+      { key: 'StartDate', like: 'start_date' },
+      { key: 'Survey_IDs', like: 'survey_ids' },
+      { key: 'zzz', like: undefined },
+    ]);
+    expect(unknownConfigKeys({ site_id: '1', credentials: {}, max_attempts: 2 })).toEqual([]);
   });
 });
 

@@ -16,7 +16,7 @@ import type { AirbyteContext } from './context.js';
 export async function check({ writer, signal }: AirbyteContext, configPath: string): Promise<number> {
   let config;
   try {
-    config = loadConfig(configPath);
+    config = loadConfig(configPath, (m) => void writer.write(logMessage('WARN', m)));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     await writer.write(connectionStatus('FAILED', err.message));

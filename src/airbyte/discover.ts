@@ -11,7 +11,7 @@ import type { AirbyteContext } from './context.js';
 import { catalogMessage, logMessage } from './messages.js';
 
 export async function discover({ writer, signal }: AirbyteContext, configPath: string): Promise<number> {
-  const config = loadConfig(configPath);
+  const config = loadConfig(configPath, (m) => void writer.write(logMessage('WARN', m)));
   const source = connect(config, (m) => void writer.write(logMessage('WARN', m)), signal);
   try {
     const mode = config.credentials.auth_type;

@@ -27,7 +27,7 @@ export interface ReadArgs {
 }
 
 export async function read({ writer, signal }: AirbyteContext, args: ReadArgs): Promise<number> {
-  const config = loadConfig(args.config);
+  const config = loadConfig(args.config, (m) => void writer.write(logMessage('WARN', m)));
   const configured = parseConfiguredCatalog(readJsonFile(args.catalog, 'catalog'), STREAM_NAMES, args.catalog);
   const rawState = args.state === undefined ? undefined : readJsonFile(args.state, 'state', { allowEmpty: true });
   const states = parseStateFile(rawState, STATE_STREAM_NAMES);

@@ -58,9 +58,46 @@ export interface Config {
   max_requests_per_second: number;
 }
 
-/** Reads and validates the config file. */
-export function loadConfig(path: string): Config {
-  return parseConfig(readJsonFile(path, 'config', { secret: true }), path);
+/** Reads and validates the config file; `warn` hears of keys the connector does not know (ignored). */
+export function loadConfig(path: string, warn?: (message: string) => void): Config {
+  const raw = readJsonFile(path, 'config', { secret: true });
+  const config = parseConfig(raw, path);
+  const unknown = isObject(raw) ? unknownConfigKeys(raw) : [];
+  if (unknown.length && warn) {
+    const named = unknown.map(({ key, like }) => `${JSON.stringify(key)}${like ? ` (did you mean ${JSON.stringify(like)}?)` : ''}`);
+    warn(`The config file ${path} has key${unknown.length > 1 ? 's' : ''} this connector does not know, ignored: ${named.join(', ')}.`);
+  }
+  return config;
+}
+
+/** Top-level keys spec.json does not declare, each with the declared key it most likely meant. */
+export function unknownConfigKeys(raw: JsonObject): { key: string; like: string | undefined }[] {
+  const properties = loadSpec()['properties'];
+  const known = isObject(properties) ? Object.keys(properties) : [];
+  const squash = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return Object.keys(raw)
+    .filter((key) => !known.includes(key))
+    .slice(0, 10)
+    .map((key) => {
+      let like: string | undefined;
+      let best = 3; // at most 2 edits away, once case and separators are set aside
+      for (const k of known) {
+        const d = editDistance(squash(key), squash(k));
+        if (d < best) [best, like] = [d, k];
+      }
+      return { key: key.slice(0, 60), like };
+    });
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2 || a.length > 64 || b.length > 64) return 99;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
 }
 
 /**

@@ -130,7 +130,7 @@ function cut(data: string, keys: ReadonlySet<string>): string {
 
 /** Prints the Singer catalog: a JSON object on one line, with every discovered column. */
 async function discover(configPath: string, { signal }: Ctx): Promise<number> {
-  const config = loadConfig(configPath);
+  const config = loadConfig(configPath, (m) => logLine('WARNING', m));
   const source = connect(config, (m) => logLine('WARNING', m), signal);
   try {
     const mode = config.credentials.auth_type;
@@ -162,7 +162,7 @@ async function sync(
   catalogPath: string | undefined,
   statePath: string | undefined,
 ): Promise<number> {
-  const config = loadConfig(configPath);
+  const config = loadConfig(configPath, (m) => logLine('WARNING', m));
   const mode = config.credentials.auth_type;
   // Without a catalog every stream selected by default is synced incrementally, as most taps do.
   const selection: StreamSelection[] =
