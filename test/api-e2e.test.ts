@@ -304,6 +304,17 @@ describe('read', () => {
     });
   });
 
+  it('reads surveys in full when a catalog asks for it incrementally, saying so in a WARN', async () => {
+    const r = await airbyte(['read', '--config', apiConfig(), '--catalog', catalogOf(['surveys', 'incremental'])]);
+    expect(r.code).toBe(0);
+    expect(recordsOf(r, 'surveys').map((s) => s['id'])).toEqual(['111', '222']);
+    const warns = byType(r, 'LOG')
+      .map((m) => m['log'] as { level: string; message: string })
+      .filter((l) => l.level === 'WARN')
+      .map((l) => l.message);
+    expect(warns).toContain('The catalog asks for incremental sync of surveys, which supports full refresh only: it is read in full.');
+  });
+
   it('auto-discovery: a survey created between runs is read by the next run, from start_date, in both modes', async () => {
     const cat = catalogOf(['survey_responses', 'incremental'], ['surveys', 'full_refresh']);
     const start = '2023-10-01T10:00:00Z';

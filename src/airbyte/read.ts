@@ -37,6 +37,10 @@ export async function read({ writer, signal }: AirbyteContext, args: ReadArgs): 
     const definition = streamByName(c.name, mode);
     if (!definition) continue;
     const incremental = c.incremental && supportsIncremental(definition);
+    if (c.incremental && !incremental)
+      void writer.write(
+        logMessage('WARN', `The catalog asks for incremental sync of ${c.name}, which supports full refresh only: it is read in full.`),
+      );
     plans.push({
       definition,
       incremental,
