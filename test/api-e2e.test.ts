@@ -194,6 +194,13 @@ describe('check', () => {
         expect(r.code).toBe(0);
         expect(status(r).status).toBe('FAILED');
         expect(status(r).message).toMatch(message);
+        // A read ends at once: one config_error, not one per survey and stream.
+        const cat = catalogOf(['survey_responses', 'incremental'], ['survey_answers', 'incremental'], ['surveys', 'full_refresh']);
+        const read = await airbyte(['read', '--config', apiConfig({ api_base_url: base, survey_ids: ['111', '222'] }), '--catalog', cat]);
+        expect(read.code).toBe(1);
+        const traces = byType(read, 'TRACE').map((m) => m['trace'] as { type: string; error?: { message: string; failure_type: string } });
+        expect(traces.filter((t) => t.type === 'ERROR').map((t) => t.error?.failure_type)).toEqual(['config_error']);
+        expect(byType(read, 'STATE')).toEqual([]);
       }
     } finally {
       server.close();

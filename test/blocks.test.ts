@@ -241,6 +241,40 @@ describe('block path = row path', () => {
     expect(blocks.sink.events.indexOf(`${R}:STATE`)).toBeLessThan(blocks.sink.events.lastIndexOf(`${R}:RECORD`)); // they did interleave
   });
 
+  it("counts a row split between two STATEs: another survey's STATE while the first answers' status waits", async () => {
+    // Survey 11's first block is written in two parts: up to where survey_answers' first lines begin (the
+    // row's survey_responses line is in the first part), then the rest, after survey_answers' RUNNING.
+    // That status is slow (stdout backpressure), and survey 12 ends meanwhile: its STATE must count the
+    // split row's survey_responses record, which was written before it.
+    const files = { '11': file('s1.csv', csv([HEADER, ...responses(40)])), '12': file('s2.csv', csv([HEADER, ...responses(5, 9000)])) };
+    const sink = sinkFor(true);
+    const stream = sink.stream.bind(sink);
+    let slowed = false;
+    sink.stream = (name) => {
+      const s = stream(name);
+      return {
+        ...s,
+        status: (status) => {
+          const r = s.status(status);
+          if (name !== A || status !== 'RUNNING' || slowed) return r;
+          slowed = true;
+          return new Promise((resolve) => setTimeout(resolve, 300));
+        },
+      };
+    };
+    await readStreams(
+      new FileSource(files, 300),
+      { siteId: SITE, surveyIds: ['11', '12'], streams: both(), maxConcurrentSurveys: 2 },
+      sink,
+      undefined,
+      {
+        pool,
+      },
+    );
+    for (const name of [R, A]) expect(sink.statesOf(name).map((x) => x.recordCount)).toEqual(sink.recordsBetweenStates(name));
+    expect(sink.statesOf(R)).toHaveLength(2);
+  });
+
   it('stops early inside a block exactly where the row path stops', async () => {
     const state: StreamState = { surveys: { '11': { number: 5000 - 2 * 97, date: '2024-03-27T00:00:00' } } };
     const run = await same({ '11': file('d.csv', csv([HEADER, ...responses(400)])) }, { streams: both(state) });

@@ -187,6 +187,7 @@ describe.concurrent('tap-hotjar end to end', () => {
         ['--config'],
         ['--config', configPath, 'extra'],
         ['--config', configPath, '--catalog', 'a', '--properties', 'b'],
+        ['--config', configPath, '--config', configPath],
       ];
       const runs = await Promise.all([...usage, ['--help']].map((args) => tap(args)));
       for (const [i, args] of usage.entries()) {

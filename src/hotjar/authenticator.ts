@@ -3,7 +3,7 @@
  * (an API key's bearer token) is another small implementation; the clients only ask for headers and,
  * after a refusal, for fresh credentials once.
  */
-import { AuthError, HttpStatusError, SystemError, loginUnavailable } from '../core/errors.js';
+import { AuthError, HttpStatusError, loginUnavailable } from '../core/errors.js';
 import { isObject } from '../core/json.js';
 import { addSecret, snippet } from '../core/secrets.js';
 import { discard, readText, statusError, type Http, type Response } from './http.js';
@@ -80,7 +80,7 @@ export class SessionAuthenticator implements Authenticator {
     const { email } = this.options;
     if (res.statusCode >= 300 && res.statusCode < 400) {
       discard(res);
-      throw new SystemError(
+      throw new AuthError(
         `Hotjar answered the login with a redirect (HTTP ${res.statusCode}); the connector never follows redirects with credentials. Check base_url.`,
       );
     }

@@ -60,7 +60,6 @@ export const tapEntry: EntryPoint<SingerMessage, TapArgs> = {
       .epilogue(
         'Singer tap for Hotjar survey responses. Messages go to stdout, one JSON object a line;\nlogs go to stderr. Without a catalog, survey_responses and survey_answers\nare synced incrementally (surveys only when a catalog selects it).',
       )
-      .parserConfiguration({ 'duplicate-arguments-array': false })
       .option('config', file('Path to the config JSON file (required)'))
       .option('discover', { type: 'boolean', describe: 'Print the catalog (JSON) and exit' })
       .option('catalog', file('Path to the catalog JSON file (streams with "selected": true are synced)'))
@@ -75,6 +74,10 @@ export const tapEntry: EntryPoint<SingerMessage, TapArgs> = {
   },
 
   validate(args) {
+    // yargs turns a repeated option into an array: say so, instead of using one of them silently.
+    for (const name of ['config', 'catalog', 'properties', 'state', 'format'] as const) {
+      if (Array.isArray(args[name])) return `--${name} is given more than once; give it once.`;
+    }
     if (args.about || args.version) return undefined;
     return args.config === undefined ? 'Missing required argument: config' : undefined;
   },

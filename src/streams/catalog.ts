@@ -6,7 +6,7 @@
  * response_id and declare their own static schemas (streamsFor). Names, cursor and columns are the same.
  */
 import type { AuthType } from '../core/config.js';
-import { AuthError, CancelledError, ConfigError } from '../core/errors.js';
+import { AuthError, CancelledError, ConfigError, LoginUnavailableError } from '../core/errors.js';
 import type { SurveySource } from '../hotjar/source.js';
 import { API_ONLY_COLUMNS, FIXED_COLUMNS, layout } from './columns.js';
 import { surveyAnswers, surveyAnswersApiKey } from './survey-answers.js';
@@ -80,7 +80,8 @@ export async function discoverColumns(
       try {
         headers[i] = layout(await source.columns(id)).keys;
       } catch (err) {
-        if (!opts.skipFailures || err instanceof AuthError || err instanceof CancelledError) throw err;
+        if (!opts.skipFailures || err instanceof AuthError || err instanceof LoginUnavailableError || err instanceof CancelledError)
+          throw err;
         opts.onSkip?.(id, err);
         headers[i] = [];
       }

@@ -403,21 +403,25 @@ export class SurveyReader {
       if (--parts === 0) done();
     };
     // Each part's records are counted for its streams right as it goes to the writer (the STATE of
-    // another survey may come between two parts).
-    let fromRow = 0;
-    const part = (to: number): Promise<void> | undefined => {
-      const toRow = rowsWithin(block.ends, cut, to);
+    // another survey may come between two parts). A part may end inside a row, where stream `split`'s
+    // lines begin: a row's lines are its streams' in stream order, so the row's records of the streams
+    // before `split` are in this part.
+    const counted = block.streams.map(() => 0);
+    const part = (to: number, split = block.streams.length): Promise<void> | undefined => {
+      const whole = rowsWithin(block.ends, cut, to);
+      const partial = whole < cut && (whole === 0 ? 0 : block.ends[whole - 1]!) < to;
       for (let j = 0; j < block.streams.length; j++) {
         const counts = block.streams[j]!.counts;
-        const n = counts[toRow]! - counts[fromRow]!;
+        const upTo = counts[whole]! + (partial && j < split ? counts[whole + 1]! - counts[whole]! : 0);
+        const n = upTo - counted[j]!;
+        counted[j] = upTo;
         if (n > 0) this.targets[j]!.counted?.(n);
       }
-      fromRow = toRow;
       parts++;
       return write(block.bytes.subarray(from, to), written);
     };
     for (const { st, i } of firsts) {
-      if (st.firstOffset > from) await part(st.firstOffset);
+      if (st.firstOffset > from) await part(st.firstOffset, i);
       from = Math.max(from, st.firstOffset);
       await this.targets[i]!.onFirstRecord();
     }

@@ -15,7 +15,7 @@
  * Error bodies are [unknown]; the message is the first of error_description, message, msg, error
  * (what public clients read). 400/401/403 from the token endpoint mean the key was refused.
  */
-import { AuthError, ConfigError, HttpStatusError, SystemError, loginUnavailable } from '../../core/errors.js';
+import { AuthError, HttpStatusError, SystemError, loginUnavailable } from '../../core/errors.js';
 import { isObject } from '../../core/json.js';
 import { addSecret, snippet } from '../../core/secrets.js';
 import type { Authenticator } from '../authenticator.js';
@@ -112,8 +112,9 @@ export class TokenAuthenticator implements Authenticator {
     const { clientId } = this.options;
     if (res.statusCode >= 300 && res.statusCode < 400) {
       discard(res);
-      // As in password mode's login: an answer that is not a token endpoint's points at api_base_url (check: FAILED).
-      throw new ConfigError(
+      // As in password mode's login: an answer that is not a token endpoint's points at api_base_url. It
+      // is an AuthError (a config error that ends the run: no call can succeed without a token).
+      throw new AuthError(
         `Hotjar's token endpoint answered with a redirect (HTTP ${res.statusCode}); the connector never follows redirects with credentials. Check api_base_url (default https://api.hotjar.io).`,
       );
     }
@@ -136,7 +137,7 @@ export class TokenAuthenticator implements Authenticator {
           },
         );
       }
-      throw new ConfigError(
+      throw new AuthError(
         `Hotjar's token endpoint ${redactUrl(url)} answered HTTP ${res.statusCode}.${hotjarSaid} Check api_base_url (default https://api.hotjar.io).`,
         {
           cause: err,
@@ -147,8 +148,10 @@ export class TokenAuthenticator implements Authenticator {
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new ConfigError(
-        `Hotjar's token endpoint answered something that is not JSON (${snippet(text, 80)}). Check api_base_url (default https://api.hotjar.io).`,
+      // Not quoted when it may hold a token (a form-encoded answer): it is not known as a secret yet.
+      const quoted = /token|secret/i.test(text) ? 'not quoted: it may hold a token' : snippet(text, 80);
+      throw new AuthError(
+        `Hotjar's token endpoint answered something that is not JSON (${quoted}). Check api_base_url (default https://api.hotjar.io).`,
       );
     }
     const obj = isObject(parsed) ? parsed : {};
