@@ -162,7 +162,7 @@ describe('schema', () => {
     expect(second).toBeGreaterThan(lines.findIndex((l) => l.includes('"survey_id":"111"')));
     expect(second).toBeLessThan(first222);
     expect(out.records.find((r) => r['survey_id'] === '222' && r[question] === 'the new answer')).toBeDefined();
-    expect(out.run.stderr).toMatch(/^WARNING Survey 222 has column .*declared to the destination in an updated schema/m);
+    expect(out.run.stderr).toMatch(/^WARNING Survey 222 has a column .*It is emitted, and declared to the destination in an updated schema/m);
   });
 
   it('leaves deselected properties out of SCHEMA and RECORDs; keys and the replication key stay', async () => {
@@ -218,6 +218,9 @@ describe('state', () => {
       ['{"bookmarks": ', /not valid JSON/],
       [{ bookmarks: { [STREAM]: { surveys: { '111': { 'Date Submitted': 'yesterday' } } } } }, /not a date-time/],
       [{ bookmarks: [] }, /"bookmarks" must be an object/],
+      // A misspelt stream would be read again from the start, silently.
+      [{ bookmarks: { survey_respones: { surveys: {} } } }, /"bookmarks" names "survey_respones", which this tap does not have/],
+      [{ bookmarks: { [STREAM]: { surveys: {} }, survey_answer: {} } }, /names "survey_answer", which/],
     ] as const) {
       const r = await tap({ state: writeJson(d, 'state.json', content) });
       expect(r.code).toBe(1);

@@ -1,5 +1,5 @@
 /**
- * `tap-hotjar --about [--format text|json|markdown]`: what the tap is, its capabilities and settings,
+ * `tap-hotjar --about [--format json|markdown]` (text without --format): what the tap is, its capabilities and settings,
  * laid out like the Meltano Singer SDK's `--about` output (singer_sdk/about.py: TextFormatter,
  * JSONFormatter, MarkdownFormatter), so tools that read an SDK tap's `--about` read this one too.
  *

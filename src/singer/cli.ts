@@ -54,23 +54,30 @@ export const tapEntry: EntryPoint<SingerMessage, TapArgs> = {
   async parser(argv) {
     const { default: yargs } = await import('yargs');
     const file = (describe: string) => ({ type: 'string', requiresArg: true, describe }) as const;
-    return yargs(argv)
-      .scriptName('tap-hotjar')
-      .usage('$0 --config CONFIG [--discover | [--catalog CATALOG] [--state STATE]]\n$0 --about [--format json|markdown]\n$0 --version')
-      .epilogue(
-        'Singer tap for Hotjar survey responses. Messages go to stdout, one JSON object a line;\nlogs go to stderr. Without a catalog, survey_responses and survey_answers\nare synced incrementally (surveys only when a catalog selects it).',
-      )
-      .option('config', file('Path to the config JSON file (required)'))
-      .option('discover', { type: 'boolean', describe: 'Print the catalog (JSON) and exit' })
-      .option('catalog', file('Path to the catalog JSON file (streams with "selected": true are synced)'))
-      .option('properties', file('Legacy name of --catalog'))
-      .option('state', file('Path to a state JSON file (the value of the last STATE message)'))
-      .option('about', { type: 'boolean', describe: 'Describe the tap (settings, capabilities) and exit' })
-      .option('format', { type: 'string', choices: ['json', 'markdown'], describe: 'Format of --about' })
-      .version(false)
-      .option('version', { type: 'boolean', describe: 'Print the version and exit' })
-      .conflicts('catalog', 'properties')
-      .conflicts('discover', ['catalog', 'properties']) as unknown as Argv<TapArgs>;
+    return (
+      yargs(argv)
+        .scriptName('tap-hotjar')
+        // One usage line (yargs wraps the later lines of a multi-line usage mid-word); the others as examples.
+        .usage('$0 --config CONFIG [--discover | [--catalog CATALOG] [--state STATE]]')
+        .example([
+          ['$0 --about [--format json|markdown]', 'Describe the tap (settings, capabilities)'],
+          ['$0 --version', 'Print the name and version'],
+        ])
+        .epilogue(
+          'Singer tap for Hotjar survey responses. Messages go to stdout, one JSON object a line;\nlogs go to stderr. Without a catalog, survey_responses and survey_answers\nare synced incrementally (surveys only when a catalog selects it).',
+        )
+        .option('config', file('Path to the config JSON file (required)'))
+        .option('discover', { type: 'boolean', describe: 'Print the catalog (JSON) and exit' })
+        .option('catalog', file('Path to the catalog JSON file (its selected streams are synced)'))
+        .option('properties', file('Legacy name of --catalog'))
+        .option('state', file('Path to a state JSON file (the value of the last STATE message)'))
+        .option('about', { type: 'boolean', describe: 'Describe the tap (settings, capabilities) and exit' })
+        .option('format', { type: 'string', choices: ['json', 'markdown'], describe: 'Format of --about' })
+        .version(false)
+        .option('version', { type: 'boolean', describe: 'Print the version and exit' })
+        .conflicts('catalog', 'properties')
+        .conflicts('discover', ['catalog', 'properties']) as unknown as Argv<TapArgs>
+    );
   },
 
   validate(args) {
@@ -141,16 +148,11 @@ async function discover(configPath: string, { signal }: Ctx): Promise<number> {
     // read (deleted, say) must not stop the others. It is named in a WARNING and fails again, reported,
     // in the sync; only when no survey can be read does discover fail.
     const surveyIds = await surveyIdsToRead(source, config.survey_ids);
-    const skipped: unknown[] = [];
-    const columns = await discoverColumns(source, surveyIds, {
-      mode,
-      skipFailures: true,
-      onSkip: (id, err) => {
-        skipped.push(err);
-        logLine('WARNING', `Survey ${id} left out of the catalog's columns: ${toConnectorError(err).message}`);
-      },
-    });
-    if (surveyIds.length > 0 && skipped.length === surveyIds.length) throw skipped[0];
+    const skipped: { id: string; err: unknown }[] = [];
+    const columns = await discoverColumns(source, surveyIds, { mode, skipFailures: true, onSkip: (id, err) => skipped.push({ id, err }) });
+    if (surveyIds.length > 0 && skipped.length === surveyIds.length) throw skipped[0]!.err;
+    for (const { id, err } of skipped)
+      logLine('WARNING', `Survey ${id} left out of the catalog's columns: ${toConnectorError(err).message}`);
     const streams = streamsFor(mode).map((s) => singerCatalogEntry(s, s.name === 'survey_responses' ? columns : undefined));
     process.stdout.write(`${JSON.stringify({ streams })}\n`);
   } finally {
@@ -197,6 +199,7 @@ async function sync(
   // (a question added since discover) gets them declared in a new SCHEMA before its first record, so
   // that targets add the columns instead of dropping the answers.
   const bookmarks: Record<string, unknown> = {};
+  const reported = new WeakSet<Error>();
   const sink: ReadSink = {
     log: (level, message) => logLine(LEVELS[level], message),
     recordBytes: (bytes, written) => writer.writeBytes(bytes, written),
@@ -246,7 +249,9 @@ async function sync(
           return undefined;
         },
         failed: (error) => {
-          logLine('ERROR', error.message);
+          // One line per failure: a survey that fails fails every stream it feeds, with the same error.
+          if (!reported.has(error)) logLine('ERROR', error.message);
+          reported.add(error);
           return undefined;
         },
       };

@@ -238,13 +238,13 @@ export class SurveyReader {
       if (undeclared.length && t.announce) void t.announce(undeclared);
       const extra = undeclared.filter((k) => this.once(`drift ${i} ${k}`));
       if (extra.length) {
-        const s = extra.length > 1 ? 's' : '';
+        const one = extra.length === 1;
         this.options.log(
           'WARN',
-          `Survey ${this.options.surveyId} has column${s} the configured catalog of ${t.definition.name} does not declare: ${extra.map((e) => JSON.stringify(e)).join(', ')}. ` +
+          `Survey ${this.options.surveyId} has ${one ? 'a column' : 'columns'} the configured catalog of ${t.definition.name} does not declare: ${extra.map((e) => JSON.stringify(e)).join(', ')}. ` +
             (t.announce
-              ? `They are emitted, and declared to the destination in an updated schema before the first record that has them; run discover to add them to the catalog.`
-              : `They are still emitted; refresh the source schema (run discover) so destinations keep them.`),
+              ? `${one ? 'It is' : 'They are'} emitted, and declared to the destination in an updated schema before the first record that has ${one ? 'it' : 'them'}; run discover to add ${one ? 'it' : 'them'} to the catalog.`
+              : `${one ? 'It is' : 'They are'} still emitted; refresh the source schema (run discover) so destinations keep ${one ? 'it' : 'them'}.`),
         );
       }
     }
