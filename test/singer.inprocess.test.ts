@@ -162,7 +162,9 @@ describe('schema', () => {
     expect(second).toBeGreaterThan(lines.findIndex((l) => l.includes('"survey_id":"111"')));
     expect(second).toBeLessThan(first222);
     expect(out.records.find((r) => r['survey_id'] === '222' && r[question] === 'the new answer')).toBeDefined();
-    expect(out.run.stderr).toMatch(/^WARNING Survey 222 has a column .*It is emitted, and declared to the destination in an updated schema/m);
+    expect(out.run.stderr).toMatch(
+      /^WARNING Survey 222 has a column .*It is emitted, and declared to the destination in an updated schema/m,
+    );
   });
 
   it('leaves deselected properties out of SCHEMA and RECORDs; keys and the replication key stay', async () => {
