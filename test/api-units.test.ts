@@ -16,6 +16,9 @@ import { API_FIXED_COLUMNS, COMMENT_PREFIX, SENTIMENT_PREFIX, TAGS_PREFIX, layou
 import { STATE_STREAM_NAMES, streamByName, streamsFor } from '../src/streams/catalog.js';
 import { advance, canStopByDate, dateBound, isNewById, parseStreamState, toStateBlob } from '../src/streams/state.js';
 import { surveysStream } from '../src/streams/surveys.js';
+import { readStreams } from '../src/streams/driver.js';
+import { EMPTY_STATE, type StreamState } from '../src/streams/state.js';
+import { FakeSource, RecordingSink, readPlan, streamPlan } from './inprocess/fakes.js';
 import { parseStateFile } from '../src/streams/state-file.js';
 
 describe('config: two ways in', () => {
@@ -269,6 +272,38 @@ describe("API responses in the export's columns (rows.ts)", () => {
     ]);
     expect([at('Which?'), at('Tags for: Which?')]).toEqual(['["A","B"], C', 'plain']);
     expect(at('Question q5')).toBe('9');
+  });
+
+  it('names an attribute or question "Number" as "Number (2)": the header never reads as an export keyed by Number', async () => {
+    const questions = [{ id: 'q1', text: 'Number', type: 'short-text' }];
+    const at = (id: string, number: string, time: string): Record<string, unknown> => ({
+      id,
+      created_time: time,
+      user_attributes: [{ name: 'Number', value: number }],
+      answers: [{ question_id: 'q1', answer: `answer ${id}` }],
+    });
+    const first = [at('r7', '7', '2024-05-02T10:00:05Z'), at('r5', '5', '2024-05-02T09:00:00Z')];
+    const rows = new ResponseRows(questions);
+    rows.learn(first);
+    const header = rows.header();
+    expect(header).not.toContain('Number');
+    expect(header.filter((h) => h === 'Number (2)')).toHaveLength(2);
+    const responses = streamByName('survey_responses', 'api_key')!;
+    const read = async (list: Record<string, unknown>[], state: StreamState = EMPTY_STATE): Promise<RecordingSink> => {
+      const sink = new RecordingSink();
+      const source = new FakeSource({ s1: { header, rows: list.map((r) => rows.row(r)) } });
+      await readStreams(source, readPlan(['s1'], [streamPlan(responses, { state })]), sink);
+      return sink;
+    };
+    const one = await read(first);
+    expect(one.recordsOf('survey_responses').map((r) => r['response_id'])).toEqual(['r7', 'r5']);
+    expect(one.recordsOf('survey_responses')[0]).toMatchObject({ 'Number (2)': '7', 'Number (2) (2)': 'answer r7' });
+    expect(one.recordsOf('survey_responses')[0]).not.toHaveProperty(['Number']);
+    const blob = one.lastState('survey_responses')!.blob;
+    expect(blob).toEqual({ surveys: { s1: { 'Date Submitted': '2024-05-02T10:00:05', response_ids: ['r7'] } } });
+    // A later response whose attribute is lower than the first ones is new all the same (by time and id).
+    const two = await read([at('r2', '2', '2024-05-03T08:00:00Z'), ...first], parseStreamState(blob));
+    expect(two.recordsOf('survey_responses').map((r) => r['response_id'])).toEqual(['r2']);
   });
 
   it('keeps a created_time that is no date-time as it is (the reader reports it), and survives junk', () => {

@@ -10,7 +10,8 @@
  *   the export; Source URL is response_origin_url; Country is what the API gives (a two-letter code).
  * - response_id, is_complete ("true"/"false"), recording_url: only the API has them. They come before the
  *   user attributes, so an attribute of the same name can never take their place.
- * - one column per user attribute, by name, as the export has them (first those of the first page).
+ * - one column per user attribute, by name, as the export has them (first those of the first page); one
+ *   named `Number` is "Number (2)", as is a question of that text (see unreserved()).
  * - per question of the survey, in its order: "<text>", "Tags for: <text>" (the answer's tags joined with
  *   ", "), "Comment for: <text>", "Sentiment for: <text>". Questions of type statement and thank-you take
  *   no answer and get no columns (unless an answer for one turns up).
@@ -138,18 +139,28 @@ export class ResponseRows {
   private addAttribute(name: string): void {
     if (this.attributes.has(name)) return;
     this.attributes.set(name, this.columns.length);
-    this.columns.push(name);
+    this.columns.push(unreserved(name));
   }
 
   private addQuestion(id: string): void {
     if (id === '' || this.answers.has(id)) return;
-    const question = this.byId.get(id)?.text ?? `Question ${id}`;
+    const question = unreserved(this.byId.get(id)?.text ?? `Question ${id}`);
     const at = this.columns.length;
     this.answers.set(id, at);
     this.questionAt.set(at, id);
     this.columns.push(question, `${TAGS_FOR}${question}`, `${COMMENT_FOR}${question}`, `${SENTIMENT_FOR}${question}`);
   }
 }
+
+/**
+ * A user attribute or question named `Number` is named as password mode's export names a second column
+ * of that name, "Number (2)": `Number` is the export's own column (always empty in this mode), and a
+ * header holding it would be read by Number, as an export, instead of by response_id.
+ */
+function unreserved(name: string): string {
+  return name === NUMBER_COLUMN ? `${NUMBER_COLUMN} (2)` : name;
+}
+const NUMBER_COLUMN = 'Number';
 
 function put(row: string[], i: number, value: string): void {
   if (value === '') return;
