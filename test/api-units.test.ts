@@ -306,6 +306,26 @@ describe("API responses in the export's columns (rows.ts)", () => {
     expect(two.recordsOf('survey_responses').map((r) => r['response_id'])).toEqual(['r2']);
   });
 
+  it('does not stop early on rows of one second: oldest first with a tie at the top is read in full', async () => {
+    const at = (id: string, time: string): Record<string, unknown> => ({ id, created_time: time, answers: [] });
+    // Oldest first (the API's order is newest first; this is the order it is not).
+    const list = [
+      at('r1', '2024-05-02T08:00:00.100Z'),
+      at('r2', '2024-05-02T08:00:00.200Z'),
+      at('r3', '2024-05-02T09:00:00Z'),
+      at('r4', '2024-05-02T10:00:05Z'),
+      at('r5', '2024-05-02T10:30:00Z'),
+      at('r6', '2024-05-02T11:00:00Z'),
+    ];
+    const rows = new ResponseRows([]);
+    rows.learn(list);
+    const sink = new RecordingSink();
+    const state = parseStreamState({ surveys: { s1: { 'Date Submitted': '2024-05-02T10:00:05', response_ids: ['r4'] } } });
+    const source = new FakeSource({ s1: { header: rows.header(), rows: list.map((r) => rows.row(r)) } });
+    await readStreams(source, readPlan(['s1'], [streamPlan(streamByName('survey_responses', 'api_key')!, { state })]), sink);
+    expect(sink.recordsOf('survey_responses').map((r) => r['response_id'])).toEqual(['r5', 'r6']);
+  });
+
   it('keeps a created_time that is no date-time as it is (the reader reports it), and survives junk', () => {
     const rows = new ResponseRows([]);
     rows.learn([{ created_time: 'yesterday' }, 42]);

@@ -147,8 +147,9 @@ export function dateBound(position: Position, startDate: string | undefined): st
 }
 
 /**
- * API-key mode's early stop: responses come newest first. Once that order was seen (two rows or more,
- * creation times never going up) and a row is older than every stream's bound, no later row can be new.
+ * API-key mode's early stop: responses come newest first. Once that order was seen (two rows or more in
+ * strictly older seconds, creation times never going up) and a row is older than every stream's bound,
+ * no later row can be new.
  * `floor` is the lowest bound over the streams, or undefined when any has none.
  */
 export function canStopByDate(floor: string | undefined, date: string, descendingRows: number): boolean {

@@ -310,7 +310,10 @@ export class SurveyReader {
     if (date > this.latest) {
       throw this.badResponse(index, id, CURSOR_FIELD, `${dateText} is more than a day in the future, so it cannot be a submission time`);
     }
-    this.descendingRows = date <= this.previousDate ? this.descendingRows + 1 : Number.NEGATIVE_INFINITY;
+    // Rows in one second prove no order: only a strictly older row counts (ties keep the count, a newer
+    // row rules the stop out for the pass).
+    this.descendingRows =
+      date < this.previousDate ? this.descendingRows + 1 : date === this.previousDate ? this.descendingRows : Number.NEGATIVE_INFINITY;
     this.previousDate = date;
     if (canStopByDate(floor, date, this.descendingRows)) return true;
     this.outcome.rows++;
