@@ -311,6 +311,35 @@ describe('read', () => {
     });
   });
 
+  it('leaves out a listed survey whose id cannot go in a URL, with a WARN; the others are read, configured or discovered', async () => {
+    shared.set('weird id/with slash', { header: [...NPS_HEADER], rows: generate(npsRow, 2), name: 'Odd' });
+    try {
+      for (const ids of [['111'], undefined]) {
+        const r = await airbyte([
+          'read',
+          '--config',
+          apiConfig(ids ? { survey_ids: ids } : {}),
+          '--catalog',
+          catalogOf(['survey_responses', 'incremental']),
+        ]);
+        expect(r.code, r.stdout.slice(-1500)).toBe(0);
+        const surveys = new Set(recordsOf(r, 'survey_responses').map((x) => x['survey_id']));
+        expect([...surveys].sort()).toEqual(ids ?? ['111', '222']);
+        const warns = byType(r, 'LOG')
+          .map((m) => m['log'] as { level: string; message: string })
+          .filter((l) => l.level === 'WARN')
+          .map((l) => l.message);
+        expect(
+          warns.some((w) =>
+            /listed 1 survey of site 1234567 whose id the connector cannot use in a URL \("weird id\/with slash"\); it is left out/.test(w),
+          ),
+        ).toBe(true);
+      }
+    } finally {
+      shared.delete('weird id/with slash');
+    }
+  });
+
   it('reads surveys in full when a catalog asks for it incrementally, saying so in a WARN', async () => {
     const r = await airbyte(['read', '--config', apiConfig(), '--catalog', catalogOf(['surveys', 'incremental'])]);
     expect(r.code).toBe(0);

@@ -4,7 +4,7 @@
  * first), each page laid out in the export's columns (rows.ts); memory holds one page at a time, so a
  * full first read of a large survey stays flat. The survey list (with questions) is fetched once per run.
  */
-import { ConfigError, SystemError } from '../../core/errors.js';
+import { ConfigError } from '../../core/errors.js';
 import { isObject } from '../../core/json.js';
 import type { SurveyInfo, SurveyPass, SurveySource } from '../source.js';
 import type { ApiClient } from './client.js';
@@ -99,19 +99,28 @@ export class ApiSource implements SurveySource {
     );
   }
 
+  /**
+   * The site's surveys. An entry whose id the connector cannot use in a URL (none, or characters outside
+   * SAFE_ID) is left out with a warning naming it, so that it does not stop the other surveys: with
+   * survey_ids left out it is not read, and survey_ids cannot name it (they take the same characters).
+   */
   private async fetchList(): Promise<SurveyInfo[]> {
     const out: SurveyInfo[] = [];
+    const unusable: string[] = [];
     for await (const page of this.client.surveyPages()) {
       for (const entry of page) {
         const id = isObject(entry) ? idText(entry['id']) : '';
         if (!isObject(entry) || !SAFE_ID.test(id)) {
-          const shown = isObject(entry) ? JSON.stringify(entry['id'] ?? null) : 'an entry that is not an object';
-          throw new SystemError(
-            `Hotjar's API listed a survey of site ${this.options.siteId} whose id (${shown.slice(0, 60)}) the connector cannot use in a URL. Report it; meanwhile list the other surveys in survey_ids.`,
-          );
+          unusable.push(isObject(entry) ? (JSON.stringify(entry['id'] ?? null) ?? 'null').slice(0, 60) : 'an entry that is not an object');
+          continue;
         }
         out.push({ id, fields: { ...entry, id } });
       }
+    }
+    if (unusable.length) {
+      this.options.log(
+        `Hotjar's API listed ${unusable.length} survey${unusable.length > 1 ? 's' : ''} of site ${this.options.siteId} whose id the connector cannot use in a URL (${unusable.slice(0, 5).join(', ')}${unusable.length > 5 ? ', …' : ''}); ${unusable.length > 1 ? 'they are' : 'it is'} left out and not read. Please report it.`,
+      );
     }
     return out;
   }
