@@ -389,6 +389,43 @@ describe('the token', () => {
     expect(answered401).toBe(0);
   });
 
+  it('a page over 64 MiB fails the survey with a system error that says so, not a config error', async () => {
+    // {"results": […], "pad": "xxx…"}: a 200 answer larger than the connector reads into memory.
+    standIn.fault('responses', { kind: 'status', status: 200, body: { results: [], pad: 'x'.repeat(65 * 1024 * 1024) } });
+    const r = rig({ maxAttempts: 1 });
+    const sink = await read(r, ['111']);
+    await r.close();
+    const failure = sink.failuresOf('survey_responses')[0];
+    expect(failure?.failureType).toBe('system_error');
+    expect(failure?.message).toMatch(
+      /answered the responses of survey 111 \(page 1\) with more than 64 MiB in one page, more than the connector holds at once; report it/,
+    );
+  });
+
+  it('a retry after a wait that reached the renewal window carries a renewed token, not the one of the failed attempt', async () => {
+    standIn.tokenSeconds = 600;
+    const r = rig();
+    const pass = await r.source.open('111');
+    const it = pass.rows[Symbol.asyncIterator]();
+    await it.next();
+    standIn.fault('responses', { kind: 'status', status: 429, retryAfter: '0' });
+    // The wait before the retry (logged as it starts) takes the clock into the token's last minute.
+    const push = r.logs.push.bind(r.logs);
+    r.logs.push = (...m: string[]): number => {
+      if (m.some((x) => / failed: HTTP 429/.test(x))) clock += 545_000;
+      return push(...m);
+    };
+    await it.next();
+    await pass.close();
+    await r.close();
+    const pages = standIn.requests.filter((q) => q.endpoint === 'responses');
+    expect(pages.map((q) => q.headers.authorization)).toEqual([
+      `Bearer ${standIn.issuedTokens[0]!}`,
+      `Bearer ${standIn.issuedTokens[0]!}`,
+      `Bearer ${standIn.issuedTokens[1]!}`,
+    ]);
+  });
+
   it('expiring mid-read (401) is renewed once and the call repeated: every response once', async () => {
     standIn.fault('responses', { kind: 'none' }, { kind: 'expire-token' });
     const r = rig();

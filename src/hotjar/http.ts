@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import pRetry from 'p-retry';
 import type { Dispatcher } from 'undici';
-import { CancelledError, ConfigError, HttpStatusError, TransientError } from '../core/errors.js';
+import { CancelledError, ConfigError, ConnectorError, HttpStatusError, TransientError } from '../core/errors.js';
 import { snippet } from '../core/secrets.js';
 import { codesOf, decide, describeFailure, outcomeOf, parseRetryAfter, redactUrl } from './outcome.js';
 import { Agent, SocketError, buildConnector, request } from './undici.js';
@@ -37,6 +37,15 @@ export interface SendInit {
 
 const USER_AGENT = 'source-hotjar';
 /** Certificate failures: not worth a retry, and the user (or their proxy) must act. */
+/**
+ * Whether a failed attempt is tried again: by the outcome table, for what the network or the server
+ * said. A ConnectorError thrown inside an attempt (a cancelled run, a token request that already used
+ * its own retries) is a final answer, never retried again here.
+ */
+function retryable(error: unknown): boolean {
+  return !(error instanceof ConnectorError) && decide(outcomeOf(error), 'anonymous') === 'retry';
+}
+
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT|UNABLE_TO_GET_ISSUER/;
 
 export class Http {
@@ -110,9 +119,9 @@ export class Http {
           maxTimeout: maxRetryWaitMs,
           randomize: true,
           ...(signal ? { signal } : {}),
-          shouldRetry: ({ error }) => !(error instanceof CancelledError) && decide(outcomeOf(error), 'anonymous') === 'retry',
+          shouldRetry: ({ error }) => retryable(error),
           onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-            if (error instanceof CancelledError || decide(outcomeOf(error), 'anonymous') !== 'retry' || retriesLeft <= 0) return;
+            if (!retryable(error) || retriesLeft <= 0) return;
             let wait = '';
             const retryAfter = error instanceof HttpStatusError ? error.retryAfterMs : undefined;
             if (error instanceof HttpStatusError && error.status === 429) {

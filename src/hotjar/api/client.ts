@@ -148,10 +148,11 @@ export class ApiClient {
   /** GET with the token; a 401 renews it once and repeats the call. */
   private async getJson(url: string, what: string, explain: Explain): Promise<unknown> {
     for (let renewed = false; ; renewed = true) {
-      const headers = await this.auth.headers();
       try {
         return await this.http.retrying(what, async () => {
           await this.options.limiter.take(this.http.options.signal);
+          // Each attempt asks for the token: a retry after a long wait (Retry-After) gets a renewed one.
+          const headers = await this.auth.headers();
           return this.http.send(url, { headers: { ...headers, accept: 'application/json' } }, (res) => readJson(res, url, what));
         });
       } catch (err) {
@@ -169,6 +170,9 @@ export class ApiClient {
   }
 }
 
+/** The most one answer (a page of PAGE_SIZE responses, or the survey list) may hold: long answers fit, memory stays bounded. */
+const ANSWER_BYTES = 64 * 1024 * 1024;
+
 async function readJson(res: Response, url: string, what: string): Promise<unknown> {
   if (res.statusCode >= 300 && res.statusCode < 400) {
     discard(res);
@@ -177,7 +181,18 @@ async function readJson(res: Response, url: string, what: string): Promise<unkno
     );
   }
   if (res.statusCode < 200 || res.statusCode >= 300) throw await statusError(res, url);
-  const text = await readText(res);
+  let text: string;
+  try {
+    text = await readText(res, ANSWER_BYTES);
+  } catch (err) {
+    // readText's "too large" is an HttpStatusError of the answer's own (2xx) status: not a refusal.
+    if (err instanceof HttpStatusError) {
+      throw new SystemError(
+        `Hotjar's API answered the ${what} with more than ${ANSWER_BYTES / 1024 / 1024} MiB in one page, more than the connector holds at once; report it (a page holds ${PAGE_SIZE} responses).`,
+      );
+    }
+    throw err;
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch {
