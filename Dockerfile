@@ -1,7 +1,7 @@
 # Airbyte source connector image for Hotjar survey responses.
 #
-#   docker build -t airbyte/source-hotjar:0.1.0 .
-#   docker run --rm airbyte/source-hotjar:0.1.0 spec
+#   docker build -t source-hotjar:dev .      (your own name: airbyte/ is Airbyte's registry namespace)
+#   docker run --rm source-hotjar:dev spec
 #
 # io.airbyte.version below must equal dockerImageTag in metadata.yaml
 # (checked by scripts/test-docker.sh).
